@@ -1,0 +1,125 @@
+// Package balance chooses the endpoint for each attempt of a request.
+//
+// A Balancer narrows a cluster's endpoints to those that can take a request
+// now and have not been tried for this one, keeps the best priority tier
+// among them, and lets the cluster's strategy pick within that tier. Each
+// strategy lives in its own file and sees only that tier.
+package balance
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/qcc-dev/qcc/internal/config"
+	"github.com/qcc-dev/qcc/internal/endpoint"
+)
+
+// Picker is a balancing strategy. Pick is called with at least one
+// candidate, all eligible and all in the same priority tier, and returns one
+// of them. It must be safe for concurrent use.
+type Picker interface {
+	Pick(candidates []*endpoint.Endpoint) *endpoint.Endpoint
+}
+
+// NewPicker returns the strategy s for a cluster of n endpoints.
+func NewPicker(s config.Strategy, n int) (Picker, error) {
+	switch s {
+	case config.StrategyPriority:
+		return priority{}, nil
+	case config.StrategyWeighted:
+		return newWeighted(n), nil
+	case config.StrategyRoundRobin:
+		return &roundRobin{}, nil
+	case config.StrategyLeastInflight:
+		return &leastInflight{}, nil
+	case config.StrategyLatency:
+		return &latency{}, nil
+	}
+	return nil, fmt.Errorf("unknown strategy %q", s)
+}
+
+// Balancer picks endpoints for one cluster in one snapshot.
+type Balancer struct {
+	endpoints []*endpoint.Endpoint
+	picker    Picker
+	scratch   sync.Pool // *[]*endpoint.Endpoint, so a pick does not allocate
+}
+
+// New returns a Balancer over endpoints using picker.
+func New(endpoints []*endpoint.Endpoint, picker Picker) *Balancer {
+	b := &Balancer{endpoints: endpoints, picker: picker}
+	b.scratch.New = func() any {
+		s := make([]*endpoint.Endpoint, 0, len(endpoints))
+		return &s
+	}
+	return b
+}
+
+// Endpoints returns the cluster's endpoints in config order.
+func (b *Balancer) Endpoints() []*endpoint.Endpoint { return b.endpoints }
+
+// Next picks an endpoint not in tried and admits a request to it. When
+// preferred (the session's endpoint under affinity) is eligible and untried,
+// it wins. It returns nil when no endpoint can take the request.
+func (b *Balancer) Next(now time.Time, tried []*endpoint.Endpoint, preferred *endpoint.Endpoint) (*endpoint.Endpoint, endpoint.Admission) {
+	if preferred != nil && !contains(tried, preferred) {
+		if a := preferred.State.Admit(now); a != endpoint.Denied {
+			return preferred, a
+		}
+	}
+	sp := b.scratch.Get().(*[]*endpoint.Endpoint)
+	defer b.scratch.Put(sp)
+	// Admission can race with another request claiming the same half-open
+	// slot; a loser is treated as tried and the pick repeats, at most once
+	// per endpoint.
+	skip := tried
+	for range b.endpoints {
+		cands := b.tier(now, skip, (*sp)[:0])
+		*sp = cands[:0]
+		if len(cands) == 0 {
+			return nil, endpoint.Denied
+		}
+		ep := cands[0]
+		if len(cands) > 1 {
+			ep = b.picker.Pick(cands)
+		}
+		if a := ep.State.Admit(now); a != endpoint.Denied {
+			return ep, a
+		}
+		if len(skip) == len(tried) {
+			skip = append(tried[:len(tried):len(tried)], ep)
+		} else {
+			skip = append(skip, ep)
+		}
+	}
+	return nil, endpoint.Denied
+}
+
+// tier appends to dst the eligible, untried endpoints of the best
+// (numerically lowest) priority tier.
+func (b *Balancer) tier(now time.Time, skip []*endpoint.Endpoint, dst []*endpoint.Endpoint) []*endpoint.Endpoint {
+	best := 0
+	for _, ep := range b.endpoints {
+		if !ep.State.Eligible(now) || contains(skip, ep) {
+			continue
+		}
+		switch p := ep.Config.Priority; {
+		case best == 0 || p < best:
+			best = p
+			dst = append(dst[:0], ep)
+		case p == best:
+			dst = append(dst, ep)
+		}
+	}
+	return dst
+}
+
+func contains(eps []*endpoint.Endpoint, ep *endpoint.Endpoint) bool {
+	for _, e := range eps {
+		if e == ep {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,74 @@
+// Package endpoint is one upstream: where it is, how to reach it, and what
+// qccd has learned about its health.
+package endpoint
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/qcc-dev/qcc/internal/config"
+)
+
+// Endpoint is one upstream as one runtime snapshot sees it. The config part
+// is immutable; State and Transport are shared with the endpoint's previous
+// incarnations when a reload keeps its identity.
+type Endpoint struct {
+	Cluster string
+	Name    string
+	ID      string // Identity(Cluster, Config), computed once
+	Index   int    // position in the cluster, for balancers' per-endpoint bookkeeping
+	Config  config.Endpoint
+	Policy  Policy
+
+	State     *State
+	Transport http.RoundTripper
+
+	// base is the base_url with any trailing slash removed from its path, so
+	// that joining the client's path never yields "//".
+	basePath, baseRawPath string
+}
+
+// New returns an Endpoint for cfg in cluster, with the given shared state
+// and transport.
+func New(cluster string, index int, cfg config.Endpoint, p Policy, st *State, rt http.RoundTripper) *Endpoint {
+	return &Endpoint{
+		Cluster:     cluster,
+		Name:        cfg.Name,
+		ID:          Identity(cluster, cfg),
+		Index:       index,
+		Config:      cfg,
+		Policy:      p,
+		State:       st,
+		Transport:   rt,
+		basePath:    strings.TrimRight(cfg.BaseURL.Path, "/"),
+		baseRawPath: strings.TrimRight(cfg.BaseURL.RawPath, "/"),
+	}
+}
+
+// Identity is what makes two configs the same endpoint across a reload:
+// cluster, name, base_url and key fingerprint. The same identity keeps its
+// health state, statistics and transport.
+func Identity(cluster string, cfg config.Endpoint) string {
+	return cluster + "\x00" + cfg.Name + "\x00" + cfg.BaseURL.String() + "\x00" + cfg.APIKey.Fingerprint()
+}
+
+// Target returns the upstream URL for a client request's URL: the base
+// URL's scheme and host, its path prefix joined with the client's path, and
+// the client's query unchanged.
+func (e *Endpoint) Target(in *url.URL) *url.URL {
+	u := *e.Config.BaseURL
+	u.Path = e.basePath + in.Path
+	if in.RawPath != "" || e.baseRawPath != "" {
+		u.RawPath = e.baseRawPath + in.EscapedPath()
+	} else {
+		u.RawPath = ""
+	}
+	u.RawQuery = in.RawQuery
+	u.Fragment, u.RawFragment = "", ""
+	return &u
+}
+
+// EffectiveWeight is the weight balancers use. Scoring by success rate and
+// latency will scale it; for now it is the configured weight.
+func (e *Endpoint) EffectiveWeight() int { return e.Config.Weight }

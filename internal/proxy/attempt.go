@@ -1,0 +1,125 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/qcc-dev/qcc/internal/config"
+	"github.com/qcc-dev/qcc/internal/endpoint"
+)
+
+// verdict is what the attempt loop does with an attempt's result.
+type verdict int
+
+const (
+	relay verdict = iota // send this response to the client
+	retry                // the endpoint failed before the first byte: try another
+	gone                 // the client went away: stop, blame no one
+)
+
+// attempt sends the request to ep once. On relay, the caller owns resp.Body.
+func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body []byte) (*http.Response, endpoint.Result, verdict) {
+	out := &http.Request{
+		Method:     r.Method,
+		URL:        ep.Target(r.URL),
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     outboundHeader(r.Header, ep.Config.Auth, ep.Config.APIKey.Value()),
+	}
+	out.Host = out.URL.Host
+	if body != nil {
+		out.ContentLength = int64(len(body))
+		out.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	out = out.WithContext(ctx)
+
+	resp, err := ep.Transport.RoundTrip(out)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, endpoint.Result{}, gone
+		}
+		return nil, endpoint.Result{Outcome: endpoint.Failure, Reason: describe(err)}, retry
+	}
+	outcome, again := classify(resp.StatusCode, ep.Config.Auth == config.AuthPassthrough)
+	res := endpoint.Result{Outcome: outcome, Status: resp.StatusCode}
+	if again {
+		res.Reason = strconv.Itoa(resp.StatusCode) + " " + http.StatusText(resp.StatusCode)
+		if resp.StatusCode == 529 {
+			res.Reason = "529 overloaded"
+		}
+		res.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		// Drain a little so the connection can be reused, then let it go.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		resp.Body.Close()
+		return nil, res, retry
+	}
+	return resp, res, relay
+}
+
+// classify maps an upstream status to what it says about the endpoint and
+// whether another endpoint should get the request. A client error (400, 404,
+// 413, 422, …) is the client's: returned as is, nobody penalised.
+func classify(status int, passthrough bool) (o endpoint.Outcome, retry bool) {
+	switch status {
+	case http.StatusTooManyRequests, 529:
+		return endpoint.Overloaded, true
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return endpoint.Failure, true
+	case http.StatusUnauthorized, http.StatusForbidden:
+		if passthrough {
+			// The client's own credential was refused: its problem, not the endpoint's.
+			return endpoint.Success, false
+		}
+		return endpoint.Unauthorized, true
+	}
+	return endpoint.Success, false
+}
+
+// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		return time.Duration(secs * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// describe turns a transport error into a short phrase for logs and client
+// messages. It names the kind of failure, never the URL, which may carry
+// more than the operator meant to show.
+func describe(err error) string {
+	var ne net.Error
+	var dnsErr *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection reset before response"
+	case errors.As(err, &dnsErr):
+		return "dns lookup failed"
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout awaiting response"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "host unreachable"
+	}
+	return "transport error"
+}
