@@ -22,7 +22,7 @@ type Config struct {
 	// rewrites that change nothing.
 	SHA256 string
 	// Source describes where the config came from for logs, e.g. the path or
-	// "embedded default (passthrough)".
+	// "embedded default: passthrough".
 	Source string
 
 	Daemon   Daemon
@@ -142,9 +142,9 @@ type Endpoint struct {
 
 // Problem is one finding about a config file, with its position.
 type Problem struct {
-	File    string
-	Line    int // 0 when no line applies
-	Message string
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"` // 0 when no line applies
+	Message string `json:"message"`
 }
 
 // String renders the problem as file:line: message, the form editors jump to.
