@@ -230,4 +230,3 @@ func TestCountTokensFallsBackToEstimate(t *testing.T) {
 		t.Errorf("upstream count: status %d, estimate header %q: %s", resp.StatusCode, resp.Header.Get("X-Qccd-Estimate"), body)
 	}
 }
-
