@@ -24,9 +24,10 @@ type Endpoint struct {
 	State     *State
 	Transport http.RoundTripper
 
-	// base is the base_url with any trailing slash removed from its path, so
-	// that joining the client's path never yields "//".
-	basePath, baseRawPath string
+	// basePath and baseEscaped are the base_url's path, decoded and escaped,
+	// with any trailing slash removed, so that joining the client's path
+	// never yields "//".
+	basePath, baseEscaped string
 }
 
 // New returns an Endpoint for cfg in cluster, with the given shared state
@@ -42,7 +43,7 @@ func New(cluster string, index int, cfg config.Endpoint, p Policy, st *State, rt
 		State:       st,
 		Transport:   rt,
 		basePath:    strings.TrimRight(cfg.BaseURL.Path, "/"),
-		baseRawPath: strings.TrimRight(cfg.BaseURL.RawPath, "/"),
+		baseEscaped: strings.TrimRight(cfg.BaseURL.EscapedPath(), "/"),
 	}
 }
 
@@ -59,8 +60,10 @@ func Identity(cluster string, cfg config.Endpoint) string {
 func (e *Endpoint) Target(in *url.URL) *url.URL {
 	u := *e.Config.BaseURL
 	u.Path = e.basePath + in.Path
-	if in.RawPath != "" || e.baseRawPath != "" {
-		u.RawPath = e.baseRawPath + in.EscapedPath()
+	// RawPath must encode all of Path or url ignores it, so an escape the
+	// client made (%2F) needs the base's escaped form in front of it.
+	if in.RawPath != "" || e.Config.BaseURL.RawPath != "" {
+		u.RawPath = e.baseEscaped + in.EscapedPath()
 	} else {
 		u.RawPath = ""
 	}

@@ -85,7 +85,7 @@ type State struct {
 
 // NewState returns the state of a fresh endpoint: unknown, and usable.
 // onChange, when not nil, is called (under the state's lock, so keep it
-// short) on every state change.
+// short) on every state change and on every new cool-down.
 func NewState(onChange func(Transition)) *State {
 	return &State{onChange: onChange}
 }
@@ -215,16 +215,30 @@ func (s *State) Report(now time.Time, p Policy, r Result) {
 func (s *State) coolDown(now time.Time, from Status, p Policy, r Result) {
 	d := r.RetryAfter
 	if d <= 0 {
-		d = p.CooldownMin << min(s.cooldowns, 20)
-		if d > p.CooldownMax || d <= 0 {
-			d = p.CooldownMax
-		}
+		d = backoff(p, s.cooldowns)
 	}
 	s.cooldowns++
 	s.consecutive = 0
 	until := now.Add(d)
 	s.until.Store(until.UnixNano())
 	s.set(Transition{From: from, To: CoolingDown, Reason: r.Reason, Until: until})
+}
+
+// backoff is the n-th cool-down without Retry-After: CooldownMin doubled n
+// times, capped at CooldownMax. It doubles step by step because a shift by n
+// can overflow into a short, even negative, cool-down for a long CooldownMin.
+func backoff(p Policy, n int) time.Duration {
+	d := p.CooldownMin
+	if d <= 0 {
+		return max(p.CooldownMax, 0)
+	}
+	for ; n > 0 && d < p.CooldownMax; n-- {
+		if d > p.CooldownMax/2 {
+			return p.CooldownMax
+		}
+		d *= 2
+	}
+	return min(d, p.CooldownMax)
 }
 
 // SetDisabled takes the endpoint out of rotation (true) or puts it back as
@@ -255,7 +269,10 @@ func (s *State) ResetAuth(reason string) {
 func (s *State) set(t Transition) {
 	s.reason = t.Reason
 	s.status.Store(uint32(t.To))
-	if s.onChange != nil && t.From != t.To {
+	// A failed half-open request starts a new, longer cool-down without a
+	// change of state; it is reported all the same, or the log and the
+	// metrics would never show the back-off growing.
+	if s.onChange != nil && (t.From != t.To || t.To == CoolingDown) {
 		s.onChange(t)
 	}
 }
