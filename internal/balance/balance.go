@@ -2,8 +2,9 @@
 //
 // A Balancer narrows a cluster's endpoints to those that can take a request
 // now and have not been tried for this one, keeps the best priority tier
-// among them, and lets the cluster's strategy pick within that tier. Each
-// strategy lives in its own file and sees only that tier.
+// among them (its standbys only when it has nothing else), and lets the
+// cluster's strategy pick within that tier. Each strategy lives in its own
+// file and sees only that tier.
 package balance
 
 import (
@@ -97,18 +98,21 @@ func (b *Balancer) Next(now time.Time, tried []*endpoint.Endpoint, preferred *en
 }
 
 // tier appends to dst the eligible, untried endpoints of the best
-// (numerically lowest) priority tier.
+// (numerically lowest) priority tier; of those, only the active ones unless
+// all are on standby (weight 0). Standby is a property of the endpoint, not
+// of a strategy, so it is settled here for all of them.
 func (b *Balancer) tier(now time.Time, skip []*endpoint.Endpoint, dst []*endpoint.Endpoint) []*endpoint.Endpoint {
-	best := 0
+	found, best, standby := false, 0, false
 	for _, ep := range b.endpoints {
 		if !ep.State.Eligible(now) || contains(skip, ep) {
 			continue
 		}
-		switch p := ep.Config.Priority; {
-		case best == 0 || p < best:
-			best = p
+		p, sb := ep.Config.Priority, ep.EffectiveWeight() <= 0
+		switch {
+		case !found || p < best || (p == best && standby && !sb):
+			found, best, standby = true, p, sb
 			dst = append(dst[:0], ep)
-		case p == best:
+		case p == best && sb == standby:
 			dst = append(dst, ep)
 		}
 	}
