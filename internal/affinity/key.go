@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"unicode/utf8"
 )
 
 // SessionHeader is the header Claude Code sends its session id in.
@@ -26,36 +27,43 @@ func Key(h http.Header, body []byte) []byte {
 
 // userID finds metadata.user_id among the top-level members of a JSON
 // object, skipping every other value without decoding it. Anything that is
-// not well-formed enough to walk yields nil.
+// not well-formed enough to walk yields nil, and so does an empty user_id,
+// which would otherwise bind every such client to one endpoint.
 func userID(b []byte) []byte {
 	meta := member(b, "metadata")
 	if meta == nil {
 		return nil
 	}
 	raw := member(meta, "user_id")
-	if len(raw) < 2 || raw[0] != '"' {
+	if len(raw) <= 2 || raw[0] != '"' {
 		return nil
 	}
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return raw[1 : len(raw)-1]
+	// Taken as it is unless decoding would change it: escapes, and bytes
+	// that are not UTF-8, which encoding/json replaces with U+FFFD.
+	if v := raw[1 : len(raw)-1]; bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
+		return v
 	}
 	var s string
-	if json.Unmarshal(raw, &s) != nil {
+	if json.Unmarshal(raw, &s) != nil || s == "" {
 		return nil
 	}
 	return []byte(s)
 }
 
 // member returns the raw value of the member name of the JSON object b, or
-// nil. Keys containing escapes never match; no real client escapes these.
+// nil. Like encoding/json, it takes the last of duplicate members, so it
+// walks the whole object: a truncated one yields nil.
 func member(b []byte, name string) []byte {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return nil
 	}
-	i++
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return nil
+	}
+	var found []byte
 	for {
-		i = skipSpace(b, i)
 		if i >= len(b) || b[i] != '"' {
 			return nil
 		}
@@ -63,7 +71,7 @@ func member(b []byte, name string) []byte {
 		if end < 0 {
 			return nil
 		}
-		key := b[i+1 : end-1]
+		key := b[i:end]
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
 			return nil
@@ -73,15 +81,33 @@ func member(b []byte, name string) []byte {
 		if vend < 0 {
 			return nil
 		}
-		if string(key) == name {
-			return b[i:vend]
+		if keyIs(key, name) {
+			found = b[i:vend]
 		}
 		i = skipSpace(b, vend)
-		if i >= len(b) || b[i] != ',' {
+		if i >= len(b) {
 			return nil
 		}
-		i++
+		switch b[i] {
+		case '}':
+			return found
+		case ',':
+			i = skipSpace(b, i+1)
+		default:
+			return nil
+		}
 	}
+}
+
+// keyIs reports whether the quoted member name is name. Names are compared
+// as encoding/json decodes them; only a name with escapes, which no real
+// client sends, costs a decode.
+func keyIs(quoted []byte, name string) bool {
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return string(quoted[1:len(quoted)-1]) == name
+	}
+	var s string
+	return json.Unmarshal(quoted, &s) == nil && s == name
 }
 
 func skipSpace(b []byte, i int) int {
