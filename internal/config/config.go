@@ -40,7 +40,19 @@ type Daemon struct {
 	StateDir     string        // state_dir, default /var/lib/qccd
 	LogLevel     string        // log_level: debug | info | warn | error, default info
 	DrainTimeout time.Duration // drain_timeout, default 60s: how long shutdown waits for in-flight streams
+	// Watch is watch, default true: reload by itself when the config file
+	// changes, noticed through file system events and the content poll.
+	// Like the other [daemon] keys it takes effect at the next start.
+	Watch bool
+	// PollInterval is poll_interval, default 30s: how often the file's
+	// content is compared as well, for file systems that send no events;
+	// 0 turns the poll off. At least MinPollInterval otherwise.
+	PollInterval time.Duration
 }
+
+// MinPollInterval is the shortest poll_interval other than 0: the poll is a
+// fallback, not a busy loop.
+const MinPollInterval = time.Second
 
 // Strategy names a balancing algorithm.
 type Strategy string

@@ -125,6 +125,21 @@ func (t *table) string(key string, dst *string) bool {
 	return true
 }
 
+// bool sets *dst to the boolean at key.
+func (t *table) bool(key string, dst *bool) bool {
+	v, ok := t.get(key)
+	if !ok {
+		return false
+	}
+	b, ok := v.(bool)
+	if !ok {
+		t.typeError(key, "true or false", v)
+		return false
+	}
+	*dst = b
+	return true
+}
+
 // int sets *dst to the integer at key, which must be at least least.
 func (t *table) int(key string, dst *int, least int) bool {
 	var n int64

@@ -42,6 +42,8 @@ func (d *decoder) daemon(root *table) Daemon {
 		StateDir:     "/var/lib/qccd",
 		LogLevel:     "info",
 		DrainTimeout: 60 * time.Second,
+		Watch:        true,
+		PollInterval: 30 * time.Second,
 	}
 	t, ok := root.table("daemon", "[daemon]")
 	if !ok {
@@ -53,6 +55,10 @@ func (d *decoder) daemon(root *table) Daemon {
 	t.string("state_dir", &dm.StateDir)
 	enum(t, "log_level", &dm.LogLevel, "debug", "info", "warn", "error")
 	t.duration("drain_timeout", &dm.DrainTimeout)
+	t.bool("watch", &dm.Watch)
+	if t.duration("poll_interval", &dm.PollInterval) && dm.PollInterval != 0 && dm.PollInterval < MinPollInterval {
+		t.errorf("poll_interval", "poll_interval must be 0 (off) or at least %s, got %s", MinPollInterval, dm.PollInterval)
+	}
 	t.done()
 
 	if dm.AdminListen != "" {
