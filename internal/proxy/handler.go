@@ -163,7 +163,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, body []byte, c
 	if isEventStream(resp.Header) {
 		rec.Stream = true
 		var t sse.Tracker
-		end, reason := relayStream(w, resp.Body, (*bp)[:0], &t)
+		end, reason := relayStream(r.Context(), w, resp.Body, (*bp)[:0], &t)
 		rec.Usage = t.Usage()
 		switch end {
 		case streamBroken:
@@ -184,7 +184,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, body []byte, c
 		capture = h.bodies.get(maxCapture)
 		defer h.bodies.put(capture)
 	}
-	err := relayBody(w, resp.Body, *bp, capture, resp.ContentLength < 0)
+	err := relayBody(r.Context(), w, resp.Body, *bp, capture, resp.ContentLength < 0)
 	switch {
 	case errors.Is(err, errBodyBroken):
 		rec.StreamError = "upstream body broke off"

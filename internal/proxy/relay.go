@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -43,7 +44,10 @@ func isEventStream(h http.Header) bool {
 // one waits for its end. If the upstream breaks off, the partial event is
 // dropped and a well-formed error event takes its place, so the client never
 // parses half an event and always learns the stream failed.
-func relayStream(w http.ResponseWriter, body io.Reader, buf []byte, t *sse.Tracker) (streamEnd, string) {
+//
+// A read that fails because the client left (ctx is the client's request
+// context) is the client's doing, not a broken upstream.
+func relayStream(ctx context.Context, w http.ResponseWriter, body io.Reader, buf []byte, t *sse.Tracker) (streamEnd, string) {
 	flusher, _ := w.(http.Flusher)
 	flush := func() {
 		if flusher != nil {
@@ -85,6 +89,8 @@ func relayStream(w http.ResponseWriter, body io.Reader, buf []byte, t *sse.Track
 			continue
 		case errors.Is(err, io.EOF) && (t.Stopped() || t.Errored()):
 			return streamDone, ""
+		case ctx.Err() != nil:
+			return streamClientGone, "client left"
 		}
 		reason := "upstream closed the stream before message_stop"
 		if !errors.Is(err, io.EOF) {
@@ -105,7 +111,7 @@ var errBodyBroken = errors.New("upstream body broke off")
 // to its capacity of the body for usage accounting. A body that breaks off
 // returns errBodyBroken; the caller must then abort the connection so the
 // client never mistakes a truncated body for a complete one.
-func relayBody(w http.ResponseWriter, body io.Reader, buf []byte, capture *[]byte, flushEach bool) error {
+func relayBody(ctx context.Context, w http.ResponseWriter, body io.Reader, buf []byte, capture *[]byte, flushEach bool) error {
 	flusher, _ := w.(http.Flusher)
 	for {
 		n, err := body.Read(buf)
@@ -124,6 +130,8 @@ func relayBody(w http.ResponseWriter, body io.Reader, buf []byte, capture *[]byt
 		case err == nil:
 		case errors.Is(err, io.EOF):
 			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
 		default:
 			return errBodyBroken
 		}

@@ -230,3 +230,42 @@ func TestCountTokensFallsBackToEstimate(t *testing.T) {
 		t.Errorf("upstream count: status %d, estimate header %q: %s", resp.StatusCode, resp.Header.Get("X-Qccd-Estimate"), body)
 	}
 }
+
+// TestClientLeavingMidStreamIsNotAnEndpointFailure pins a bug seen in the
+// demo: a client that stopped reading (curl | head) was logged as a broken
+// upstream stream and charged to the endpoint.
+func TestClientLeavingMidStreamIsNotAnEndpointFailure(t *testing.T) {
+	r := newRig(t, `failure_threshold = 1`, oneEndpoint, fakeupstream.Options{Events: 20, EventDelay: 50 * time.Millisecond})
+	resp, err := http.DefaultClient.Do(r.request("POST", "/v1/messages", messageBody(true)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 512)
+	if _, err := resp.Body.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close() // leave mid-stream
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r.mu.Lock()
+		n := len(r.records)
+		r.mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.records) != 1 {
+		t.Fatalf("%d records", len(r.records))
+	}
+	rec := r.records[0]
+	if !rec.ClientGone || rec.StreamError != "" {
+		t.Errorf("record: client_gone=%v stream_error=%q, want the client's departure and no stream error", rec.ClientGone, rec.StreamError)
+	}
+	if st := r.cluster.Endpoint("a").State.Status(); st == endpoint.CoolingDown {
+		t.Errorf("endpoint cooled down because a client left")
+	}
+}
