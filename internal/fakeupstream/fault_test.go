@@ -1,6 +1,8 @@
 package fakeupstream
 
 import (
+	"github.com/qcc-dev/qcc/internal/apierror"
+
 	"context"
 	"errors"
 	"io"
@@ -25,8 +27,8 @@ func TestStatusFault(t *testing.T) {
 			if err != nil || resp.StatusCode != status {
 				t.Fatalf("status %d (%v), want %d", resp.StatusCode, err, status)
 			}
-			if typ, msg := apiError(t, body); typ != errorType(status) || msg == "" {
-				t.Errorf("%d: error %q %q, want type %q", status, typ, msg, errorType(status))
+			if typ, msg := apiError(t, body); typ != apierror.Type(status) || msg == "" {
+				t.Errorf("%d: error %q %q, want type %q", status, typ, msg, apierror.Type(status))
 			}
 			if resp.Header.Get("Retry-After") != "7" || resp.Header.Get("anthropic-ratelimit-requests-remaining") != "0" {
 				t.Errorf("%d: fault headers missing: %v", status, resp.Header)

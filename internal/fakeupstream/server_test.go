@@ -1,9 +1,12 @@
 package fakeupstream
 
 import (
+	"github.com/qcc-dev/qcc/internal/testfixture"
+
+	"github.com/qcc-dev/qcc/internal/apierror"
+
 	"encoding/json"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -128,9 +131,9 @@ func TestClaudeCodeRequestStreams(t *testing.T) {
 	fixture := claudeCodeRequest(t)
 	ts := serve(t, New(Options{}))
 	headers := []string{}
-	for k, v := range fixture.Headers {
-		if k != "connection" && k != "accept-encoding" {
-			headers = append(headers, k, v)
+	for k, v := range fixture.Header {
+		if k != "Connection" && k != "Accept-Encoding" {
+			headers = append(headers, k, v[0])
 		}
 	}
 	resp := do(t, fixture.Method, ts.URL+fixture.Path, fixture.Body, headers...)
@@ -218,8 +221,8 @@ func TestBadRequests(t *testing.T) {
 			if err != nil || resp.StatusCode != tt.status {
 				t.Fatalf("status %d (%v), want %d: %s", resp.StatusCode, err, tt.status, body)
 			}
-			if typ, _ := apiError(t, body); typ != errorType(tt.status) {
-				t.Errorf("error type %q, want %q", typ, errorType(tt.status))
+			if typ, _ := apiError(t, body); typ != apierror.Type(tt.status) {
+				t.Errorf("error type %q, want %q", typ, apierror.Type(tt.status))
 			}
 		})
 	}
@@ -270,8 +273,8 @@ func TestErrorTypes(t *testing.T) {
 		529: "overloaded_error",
 	}
 	for status, typ := range want {
-		if got := errorType(status); got != typ {
-			t.Errorf("errorType(%d) = %q, want %q", status, got, typ)
+		if got := apierror.Type(status); got != typ {
+			t.Errorf("apierror.Type(%d) = %q, want %q", status, got, typ)
 		}
 	}
 }
@@ -291,31 +294,19 @@ func withoutStream(t *testing.T, body []byte) []byte {
 	return out
 }
 
-// claudeCodeFixture is the real Claude Code request in the shared fixtures.
+// claudeCodeFixture is the real Claude Code request, with the text of its
+// last user turn.
 type claudeCodeFixture struct {
-	Method, Path string
-	Headers      map[string]string
-	Body         []byte
+	testfixture.Request
 	lastUserText string
 }
 
 func claudeCodeRequest(t *testing.T) claudeCodeFixture {
 	t.Helper()
-	raw, err := os.ReadFile("../../../shared/fixtures/claude-code-request.json")
-	if err != nil {
-		t.Skipf("shared fixture not available: %v", err)
-	}
-	var f struct {
-		Method, Path string
-		Headers      map[string]string
-		Body         json.RawMessage
-	}
-	if err := json.Unmarshal(raw, &f); err != nil {
-		t.Fatal(err)
-	}
+	fx := testfixture.ClaudeCode()
 	var req messagesRequest
-	if err := json.Unmarshal(f.Body, &req); err != nil {
+	if err := json.Unmarshal(fx.Body, &req); err != nil {
 		t.Fatal(err)
 	}
-	return claudeCodeFixture{f.Method, f.Path, f.Headers, f.Body, lastUserText(req.Messages)}
+	return claudeCodeFixture{fx, lastUserText(req.Messages)}
 }

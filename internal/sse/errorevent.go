@@ -1,6 +1,6 @@
 package sse
 
-import "encoding/json"
+import "github.com/qcc-dev/qcc/internal/apierror"
 
 // ErrorEvent returns a complete Anthropic error event, the frame the API
 // itself sends when a stream fails after it has started:
@@ -12,19 +12,7 @@ import "encoding/json"
 // "overloaded_error", so that clients classify the failure as they would a
 // real one.
 func ErrorEvent(errType, message string) []byte {
-	type errorObject struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	}
-	data, err := json.Marshal(struct {
-		Type  string      `json:"type"`
-		Error errorObject `json:"error"`
-	}{"error", errorObject{errType, message}})
-	if err != nil {
-		// Marshalling two strings cannot fail: invalid UTF-8 is replaced,
-		// not rejected.
-		panic("sse: marshal error event: " + err.Error())
-	}
+	data := apierror.Marshal(errType, message)
 	out := make([]byte, 0, len("event: error\ndata: ")+len(data)+2)
 	out = append(out, "event: error\ndata: "...)
 	out = append(out, data...)
