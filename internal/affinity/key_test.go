@@ -1,10 +1,11 @@
 package affinity
 
 import (
+	"github.com/qcc-dev/qcc/internal/testfixture"
+
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 )
@@ -13,7 +14,7 @@ import (
 // wire: the body compact, in the order Claude Code wrote it.
 type fixture struct {
 	header   http.Header
-	indented []byte // the body as the file holds it
+	indented []byte // the body indented, as a person would save it
 	body     []byte // the same, compact: what Claude Code sends
 	userID   string // its metadata.user_id
 	// prefix and suffix split body just before the top-level "metadata"
@@ -23,26 +24,13 @@ type fixture struct {
 
 func loadFixture(t testing.TB) fixture {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/claude-code-request.json")
-	if err != nil {
+	fx := testfixture.ClaudeCode()
+	f := fixture{header: fx.Header, body: fx.Body}
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, fx.Body, "", "  "); err != nil {
 		t.Fatal(err)
 	}
-	var file struct {
-		Headers map[string]string
-		Body    json.RawMessage // the original bytes, field order kept
-	}
-	if err := json.Unmarshal(raw, &file); err != nil {
-		t.Fatal(err)
-	}
-	f := fixture{header: http.Header{}, indented: file.Body}
-	for k, v := range file.Headers {
-		f.header.Set(k, v)
-	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, file.Body); err != nil {
-		t.Fatal(err)
-	}
-	f.body = compact.Bytes()
+	f.indented = indented.Bytes()
 	var decoded struct {
 		Metadata struct {
 			UserID string `json:"user_id"`

@@ -5,6 +5,7 @@
 package testfixture
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"net/http"
@@ -18,7 +19,7 @@ type Request struct {
 	Method string
 	Path   string // with its query, e.g. /v1/messages?beta=true
 	Header http.Header
-	Body   []byte // the original bytes, field order as sent
+	Body   []byte // compact JSON, field order as sent
 }
 
 // ClaudeCode returns the captured Claude Code request. Each call returns
@@ -37,5 +38,10 @@ func ClaudeCode() Request {
 	for k, v := range f.Headers {
 		h.Set(k, v)
 	}
-	return Request{Method: f.Method, Path: f.Path, Header: h, Body: append([]byte(nil), f.Body...)}
+	// The file is indented for reading; Claude Code sends compact JSON.
+	var body bytes.Buffer
+	if err := json.Compact(&body, f.Body); err != nil {
+		panic("testfixture: " + err.Error())
+	}
+	return Request{Method: f.Method, Path: f.Path, Header: h, Body: body.Bytes()}
 }
