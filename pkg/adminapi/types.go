@@ -10,6 +10,7 @@ import "time"
 // Status is GET /v1/status: the daemon at a glance.
 type Status struct {
 	Version   string        `json:"version"`
+	Now       time.Time     `json:"now"` // the daemon's clock, so clients show ages without trusting their own
 	StartedAt time.Time     `json:"started_at"`
 	Uptime    Duration      `json:"uptime"`
 	Config    ConfigStatus  `json:"config"`
@@ -58,6 +59,7 @@ type Endpoint struct {
 	Reason          string     `json:"reason,omitempty"`
 	CooldownUntil   *time.Time `json:"cooldown_until,omitempty"`
 	Inflight        int64      `json:"inflight"`
+	Draining        bool       `json:"draining,omitempty"` // drained, with requests still in flight
 	TTFB            Duration   `json:"ttfb_ewma"`
 	LastError       string     `json:"last_error,omitempty"`
 	LastCheck       *time.Time `json:"last_check,omitempty"` // active health check, when there is one
@@ -129,6 +131,11 @@ type Probe struct {
 	Status   int      `json:"status,omitempty"`
 	Reason   string   `json:"reason,omitempty"`
 	Duration Duration `json:"duration"`
+}
+
+// Health answers GET /healthz and GET /readyz.
+type Health struct {
+	Status string `json:"status"` // "ok" or "ready"
 }
 
 // Error is the body of every non-2xx admin API answer.
