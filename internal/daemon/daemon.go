@@ -52,6 +52,7 @@ type Daemon struct {
 	listeners  map[string]*listener
 	lastReload ReloadResult
 	retiring   sync.WaitGroup // listeners draining after a reload removed them
+	sockets    *sockets       // listening sockets systemd passed in (activation.go)
 }
 
 // LoadConfig loads the config as qccd would at start: the file at path, or
@@ -91,14 +92,16 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	d.snap.Store(snap)
+	d.sockets = inheritSockets(d.log)
 	for _, c := range cfg.Clusters {
-		ln, err := bind(c.Listen)
+		ln, err := d.sockets.listen(c)
 		if err != nil {
 			d.closeListeners()
 			return fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
 		d.listeners[c.Name] = d.newListener(c, ln)
 	}
+	d.sockets.warnUnused()
 
 	d.sup = supervise.New(d.log, supervise.Options{
 		Heartbeat:         d.watchdog,

@@ -84,7 +84,7 @@ func (d *Daemon) apply() error {
 		if l, ok := d.listeners[c.Name]; ok && l.addr == c.Listen {
 			continue
 		}
-		ln, err := bind(c.Listen)
+		ln, err := d.sockets.listen(c)
 		if err != nil {
 			for _, l := range fresh {
 				l.ln.Close()
