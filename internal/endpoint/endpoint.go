@@ -72,6 +72,35 @@ func (e *Endpoint) Target(in *url.URL) *url.URL {
 	return &u
 }
 
-// EffectiveWeight is the weight balancers use. Scoring by success rate and
-// latency will scale it; for now it is the configured weight.
-func (e *Endpoint) EffectiveWeight() int { return e.Config.Weight }
+// EffectiveWeight is the configured weight scaled by the endpoint's score
+// (success rate, TTFB against the cluster's best, slow start; see Rescore),
+// rounded, for status and metrics. It is 0 only for a standby (weight 0)
+// and at least 1 otherwise, so that scoring never turns an endpoint into a
+// standby.
+func (e *Endpoint) EffectiveWeight() int {
+	if e.Config.Weight <= 0 {
+		return 0
+	}
+	return max(1, int((e.WeightMilli()+fullFactor/2)/fullFactor))
+}
+
+// WeightMilli is the effective weight in thousandths, which balancers use
+// so that scoring still moves traffic between endpoints of weight 1.
+func (e *Endpoint) WeightMilli() int64 {
+	return int64(max(e.Config.Weight, 0)) * int64(e.State.factor.Load())
+}
+
+// SetCredentials puts the endpoint's own credential into h as its auth mode
+// says; passthrough endpoints have none, and h is left alone.
+func (e *Endpoint) SetCredentials(h http.Header) {
+	key := e.Config.APIKey.Value()
+	switch e.Config.Auth {
+	case config.AuthAPIKey:
+		h["X-Api-Key"] = []string{key}
+	case config.AuthBearer:
+		h["Authorization"] = []string{"Bearer " + key}
+	case config.AuthBoth:
+		h["X-Api-Key"] = []string{key}
+		h["Authorization"] = []string{"Bearer " + key}
+	}
+}

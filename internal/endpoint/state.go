@@ -1,17 +1,20 @@
 package endpoint
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/qcc-dev/qcc/internal/config"
 )
 
 // Status is where an endpoint stands in its health state machine.
 type Status uint32
 
 // The endpoint states. Unknown and Available take traffic; CoolingDown takes
-// one half-open request once its cool-down has run out; AuthFailed and
-// Disabled take none.
+// one half-open request once its cool-down has run out, unless health checks
+// took it out; AuthFailed and Disabled take none.
 const (
 	Unknown Status = iota
 	Available
@@ -44,15 +47,44 @@ const (
 	// Overloaded: a 429 or 529. The endpoint cools down at once.
 	Overloaded
 	// Unauthorized: a 401 or 403 to qccd's own key. The endpoint leaves
-	// rotation until a successful check or a reload.
+	// rotation until enough successful checks or a reload.
 	Unauthorized
 )
 
-// Policy holds the state machine's thresholds; it comes from the cluster config.
+// Policy holds the state machine's thresholds and the scoring knobs; it
+// comes from the cluster config (see PolicyFor).
 type Policy struct {
-	FailureThreshold int           // consecutive failures before a cool-down
+	FailureThreshold int           // consecutive failures of real requests before a cool-down
 	CooldownMin      time.Duration // first cool-down without Retry-After
 	CooldownMax      time.Duration // cap of the exponential back-off
+
+	// HealthyAfter is how many decisive successes in a row (health checks,
+	// or half-open requests) bring a cooling-down or auth-failed endpoint
+	// back; 0 means 1.
+	HealthyAfter int
+	// UnhealthyAfter is how many failed health checks in a row take a
+	// usable endpoint out; 0 means 1.
+	UnhealthyAfter int
+	// SlowStart is how long a recovered endpoint takes to ramp up to its
+	// full weight; 0 means at once.
+	SlowStart time.Duration
+	// RatelimitFloor is the fraction of a rate limit below which new
+	// requests go to other endpoints until the limit resets; 0 turns the
+	// steering off.
+	RatelimitFloor float64
+}
+
+// PolicyFor returns the policy of cluster c's endpoints.
+func PolicyFor(c config.Cluster) Policy {
+	return Policy{
+		FailureThreshold: c.FailureThreshold,
+		CooldownMin:      c.CooldownMin,
+		CooldownMax:      c.CooldownMax,
+		HealthyAfter:     c.Health.HealthyAfter,
+		UnhealthyAfter:   c.Health.UnhealthyAfter,
+		SlowStart:        c.Health.SlowStart,
+		RatelimitFloor:   c.Health.RatelimitFloor,
+	}
 }
 
 // Transition describes one state change, for the log line and later for metrics.
@@ -72,14 +104,29 @@ type State struct {
 	status   atomic.Uint32
 	until    atomic.Int64 // unix nanos when a cool-down ends
 	halfOpen atomic.Bool  // a half-open request is in flight
+	// held marks a cool-down that health checks started: the endpoint
+	// looked fine to real requests (a 200 with nothing in it does), so
+	// only health checks may bring it back, never a half-open request.
+	held atomic.Bool
 
 	inflight atomic.Int64  // requests on this endpoint now
 	ttfb     atomic.Uint64 // EWMA of time to first byte, float64 bits of nanoseconds; 0 = no sample yet
 
+	served     atomic.Int64  // unix nanos of the last real request that showed the endpoint works
+	steerUntil atomic.Int64  // unix nanos until which a rate limit is below the floor
+	factor     atomic.Uint32 // effective weight in thousandths of the configured one, see score.go
+
 	mu          sync.Mutex
-	consecutive int // consecutive failures
+	consecutive int // consecutive failures of real requests
+	probeFails  int // consecutive failed health checks
+	recovering  int // consecutive decisive successes while out of rotation
 	cooldowns   int // consecutive cool-downs, drives the back-off
 	reason      string
+	recoveredAt time.Time // start of the slow-start ramp; zero when none
+	lastCheck   time.Time // last health check
+	lastErr     string    // last failure's reason, secret-free
+	lastErrAt   time.Time
+	window      window // recent outcomes, for the success rate
 	onChange    func(Transition)
 }
 
@@ -87,7 +134,9 @@ type State struct {
 // onChange, when not nil, is called (under the state's lock, so keep it
 // short) on every state change and on every new cool-down.
 func NewState(onChange func(Transition)) *State {
-	return &State{onChange: onChange}
+	s := &State{onChange: onChange}
+	s.factor.Store(fullFactor)
+	return s
 }
 
 // Status returns the current state.
@@ -100,12 +149,49 @@ func (s *State) Reason() string {
 	return s.reason
 }
 
-// CooldownUntil returns when the current cool-down ends; zero when not cooling down.
+// CooldownUntil returns when the current cool-down ends; zero when not
+// cooling down. A cool-down that health checks started lasts at least until
+// then and ends only when enough checks pass.
 func (s *State) CooldownUntil() time.Time {
 	if s.Status() != CoolingDown {
 		return time.Time{}
 	}
 	return time.Unix(0, s.until.Load())
+}
+
+// Held reports whether health checks took the endpoint out, so that only
+// health checks can bring it back.
+func (s *State) Held() bool { return s.Status() == CoolingDown && s.held.Load() }
+
+// LastCheck returns when the last health check finished; zero before any.
+func (s *State) LastCheck() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastCheck
+}
+
+// LastError returns the reason of the last failed request or health check
+// and when it happened; empty before any. It never holds a secret: reasons
+// are built from status codes, error types and redacted messages.
+func (s *State) LastError() (reason string, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastErr, s.lastErrAt
+}
+
+// Served records that a real request just showed the endpoint works: a
+// complete reply with generated output, not merely a 200. The health
+// scheduler does not spend a check on an endpoint that served one within
+// its interval.
+func (s *State) Served(now time.Time) { s.served.Store(now.UnixNano()) }
+
+// LastServed returns when the endpoint last served a real request that
+// showed it works; zero before any.
+func (s *State) LastServed() time.Time {
+	if n := s.served.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // Eligible reports, without side effects, whether the endpoint could take a
@@ -115,7 +201,7 @@ func (s *State) Eligible(now time.Time) bool {
 	case Unknown, Available:
 		return true
 	case CoolingDown:
-		return now.UnixNano() >= s.until.Load() && !s.halfOpen.Load()
+		return now.UnixNano() >= s.until.Load() && !s.halfOpen.Load() && !s.held.Load()
 	default:
 		return false
 	}
@@ -139,7 +225,7 @@ func (s *State) Admit(now time.Time) Admission {
 	case Unknown, Available:
 		return Admitted
 	case CoolingDown:
-		if now.UnixNano() >= s.until.Load() && s.halfOpen.CompareAndSwap(false, true) {
+		if now.UnixNano() >= s.until.Load() && !s.held.Load() && s.halfOpen.CompareAndSwap(false, true) {
 			return HalfOpen
 		}
 	}
@@ -165,6 +251,15 @@ type Result struct {
 }
 
 // Report feeds one result into the state machine.
+//
+// Real requests and health checks feed the same machine but weigh
+// differently. Failures of real requests count toward FailureThreshold,
+// failed checks toward UnhealthyAfter; a cool-down that failed checks start
+// is held: the endpoint passed for healthy with real requests (a 200 with
+// nothing in it), so only checks can end it. Leaving a cool-down or an auth
+// failure takes HealthyAfter decisive successes in a row, where a half-open
+// request counts as one check. A failed check never turns an auth failure
+// into a cool-down, which would forget that the key was refused.
 func (s *State) Report(now time.Time, p Policy, r Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -173,17 +268,33 @@ func (s *State) Report(now time.Time, p Policy, r Result) {
 	}
 
 	from := s.Status()
+	if from == Disabled {
+		return // an operator's decision outranks traffic
+	}
+	s.window.add(now, r.Outcome == Success)
+	if r.Probe {
+		s.lastCheck = now
+	}
+	if r.Outcome != Success {
+		s.lastErr, s.lastErrAt = r.Reason, now
+	}
+
 	decisive := r.Admission == HalfOpen || r.Probe
 	switch {
-	case from == Disabled:
-		return // an operator's decision outranks traffic
 	case r.Outcome == Unauthorized:
-		s.consecutive = 0
+		s.consecutive, s.probeFails, s.recovering = 0, 0, 0
 		if from != AuthFailed {
 			s.set(Transition{From: from, To: AuthFailed, Reason: r.Reason})
 		}
-	case from == AuthFailed && !r.Probe:
-		return // only a check of the key or a reload clears it
+	case from == AuthFailed:
+		// Only a check of the key (or a reload) clears it; a check that
+		// fails for another reason says nothing about the key.
+		switch {
+		case r.Probe && r.Outcome == Success:
+			s.recoverStep(now, from, p, r)
+		case r.Probe:
+			s.recovering = 0
+		}
 	case from == CoolingDown && !decisive:
 		// A straggler admitted before the cool-down began. It may push the
 		// end out when the upstream named a later time, but it neither ends
@@ -194,33 +305,88 @@ func (s *State) Report(now time.Time, p Policy, r Result) {
 				s.until.Store(until.UnixNano())
 			}
 		}
+	case from == CoolingDown:
+		if r.Outcome == Success {
+			s.recoverStep(now, from, p, r)
+			return
+		}
+		// A failed half-open request or check goes straight back to
+		// cooling down, for longer. A held cool-down stays held, and a
+		// failed check holds one that traffic started.
+		s.recovering = 0
+		hold := s.held.Load() || (r.Probe && r.Outcome == Failure)
+		if r.Probe {
+			r.Reason = "health check failed: " + r.Reason
+		}
+		s.coolDown(now, from, p, r, hold)
 	case r.Outcome == Success:
 		s.consecutive, s.cooldowns = 0, 0
-		if from != Available {
-			s.set(Transition{From: from, To: Available, Reason: "request succeeded"})
+		if r.Probe {
+			// Only a check clears failed checks: real requests succeed on
+			// an endpoint that answers 200 with nothing in it.
+			s.probeFails = 0
 		}
-	case r.Outcome == Overloaded, from == CoolingDown:
-		// A failed half-open request goes straight back to cooling down.
-		s.coolDown(now, from, p, r)
-	default: // Failure
+		if from != Available {
+			reason := "request succeeded"
+			if r.Probe {
+				reason = "health check passed"
+			}
+			s.set(Transition{From: from, To: Available, Reason: reason})
+		}
+	case r.Outcome == Overloaded:
+		s.coolDown(now, from, p, r, false)
+	case r.Probe: // a failed check
+		s.probeFails++
+		if s.probeFails >= max(p.UnhealthyAfter, 1) {
+			r.Reason = strconv.Itoa(s.probeFails) + " health checks failed: " + r.Reason
+			s.coolDown(now, from, p, r, true)
+		}
+	default: // a failed real request
 		s.consecutive++
 		if s.consecutive >= max(p.FailureThreshold, 1) {
-			s.coolDown(now, from, p, r)
+			s.coolDown(now, from, p, r, false)
 		}
 	}
 }
 
+// recoverStep counts one decisive success of an endpoint out of rotation
+// and brings it back when there have been HealthyAfter in a row. On its
+// way back the endpoint starts its slow-start ramp.
+func (s *State) recoverStep(now time.Time, from Status, p Policy, r Result) {
+	s.recovering++
+	need := max(p.HealthyAfter, 1)
+	what := "request succeeded"
+	if r.Probe {
+		what = "health check passed"
+	}
+	if s.recovering < need {
+		s.reason = "recovering: " + strconv.Itoa(s.recovering) + " of " + strconv.Itoa(need) + " checks passed"
+		return
+	}
+	if need > 1 {
+		what = strconv.Itoa(need) + " checks passed"
+	}
+	s.recovering, s.consecutive, s.probeFails, s.cooldowns = 0, 0, 0, 0
+	if p.SlowStart > 0 {
+		s.recoveredAt = now
+		s.factor.Store(minFactor)
+	}
+	s.set(Transition{From: from, To: Available, Reason: what})
+}
+
 // coolDown starts a cool-down: Retry-After when the upstream gave one,
-// otherwise exponential back-off from CooldownMin to CooldownMax.
-func (s *State) coolDown(now time.Time, from Status, p Policy, r Result) {
+// otherwise exponential back-off from CooldownMin to CooldownMax. A held
+// cool-down ends only through health checks.
+func (s *State) coolDown(now time.Time, from Status, p Policy, r Result, hold bool) {
 	d := r.RetryAfter
 	if d <= 0 {
 		d = backoff(p, s.cooldowns)
 	}
 	s.cooldowns++
-	s.consecutive = 0
+	s.consecutive, s.probeFails, s.recovering = 0, 0, 0
 	until := now.Add(d)
 	s.until.Store(until.UnixNano())
+	s.held.Store(hold)
 	s.set(Transition{From: from, To: CoolingDown, Reason: r.Reason, Until: until})
 }
 
@@ -241,6 +407,18 @@ func backoff(p Policy, n int) time.Duration {
 	return min(d, p.CooldownMax)
 }
 
+// ReleaseHold lets real requests test a cool-down that health checks
+// started, as any other: half-open once it has run out. The health
+// scheduler calls it for endpoints it no longer checks (a reload turned
+// checks off), which would otherwise stay out for good.
+func (s *State) ReleaseHold() {
+	if s.held.Load() {
+		s.mu.Lock()
+		s.held.Store(false)
+		s.mu.Unlock()
+	}
+}
+
 // SetDisabled takes the endpoint out of rotation (true) or puts it back as
 // unknown (false); the admin API's disable and enable.
 func (s *State) SetDisabled(disabled bool, reason string) {
@@ -251,7 +429,7 @@ func (s *State) SetDisabled(disabled bool, reason string) {
 	case disabled && from != Disabled:
 		s.set(Transition{From: from, To: Disabled, Reason: reason})
 	case !disabled && from == Disabled:
-		s.consecutive, s.cooldowns = 0, 0
+		s.consecutive, s.probeFails, s.recovering, s.cooldowns = 0, 0, 0, 0
 		s.set(Transition{From: from, To: Unknown, Reason: reason})
 	}
 }
@@ -262,12 +440,16 @@ func (s *State) ResetAuth(reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if from := s.Status(); from == AuthFailed {
+		s.recovering = 0
 		s.set(Transition{From: from, To: Unknown, Reason: reason})
 	}
 }
 
 func (s *State) set(t Transition) {
 	s.reason = t.Reason
+	if t.To != CoolingDown {
+		s.held.Store(false)
+	}
 	s.status.Store(uint32(t.To))
 	// A failed half-open request starts a new, longer cool-down without a
 	// change of state; it is reported all the same, or the log and the

@@ -12,7 +12,7 @@ import (
 // argument, so tests move time by hand instead of sleeping.
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-var testPolicy = Policy{FailureThreshold: 3, CooldownMin: 5 * time.Second, CooldownMax: time.Minute}
+var testPolicy = Policy{FailureThreshold: 3, CooldownMin: 5 * time.Second, CooldownMax: time.Minute, UnhealthyAfter: 3}
 
 // recorder collects the transitions a State reports.
 type recorder struct {
@@ -446,9 +446,9 @@ func TestProbeIsDecisive(t *testing.T) {
 		s.Report(t0.Add(time.Second), testPolicy, Result{Outcome: Failure, Probe: true})
 		wantCooldown(t, s, t0.Add(time.Second+2*testPolicy.CooldownMin))
 	})
-	t.Run("failures count toward the threshold", func(t *testing.T) {
+	t.Run("failures count toward unhealthy_after", func(t *testing.T) {
 		s := NewState(nil)
-		for range testPolicy.FailureThreshold - 1 {
+		for range testPolicy.UnhealthyAfter - 1 {
 			s.Report(t0, testPolicy, Result{Outcome: Failure, Probe: true})
 		}
 		wantStatus(t, s, Unknown)
