@@ -53,12 +53,8 @@ func (r *Registry) Build(cfg *config.Config, now time.Time) (*Snapshot, error) {
 	var stale []*http.Transport
 	for _, cc := range cfg.Clusters {
 		c := &Cluster{
-			Config: cc,
-			Policy: endpoint.Policy{
-				FailureThreshold: cc.FailureThreshold,
-				CooldownMin:      cc.CooldownMin,
-				CooldownMax:      cc.CooldownMax,
-			},
+			Config:     cc,
+			Policy:     endpoint.PolicyFor(cc),
 			byIdentity: make(map[string]*endpoint.Endpoint, len(cc.Endpoints)),
 		}
 		for _, t := range cc.ClientTokens {
