@@ -5,6 +5,10 @@
 // among them (its standbys only when it has nothing else), and lets the
 // cluster's strategy pick within that tier. Each strategy lives in its own
 // file and sees only that tier.
+//
+// An endpoint whose rate limit is below the cluster's floor is steered
+// around: it counts only when no endpoint of any tier is above the floor,
+// so its last few percent of quota go to requests nothing else can take.
 package balance
 
 import (
@@ -62,12 +66,17 @@ func (b *Balancer) Endpoints() []*endpoint.Endpoint { return b.endpoints }
 
 // Next picks an endpoint not in tried and admits a request to it. When
 // preferred (the session's endpoint under affinity) is eligible and untried,
-// it wins. It returns nil when no endpoint can take the request.
+// it wins, unless its rate limit is below the floor and another endpoint's
+// is not. It returns nil when no endpoint can take the request.
 func (b *Balancer) Next(now time.Time, tried []*endpoint.Endpoint, preferred *endpoint.Endpoint) (*endpoint.Endpoint, endpoint.Admission) {
-	if preferred != nil && !contains(tried, preferred) {
+	if preferred != nil && (contains(tried, preferred) || !preferred.State.Eligible(now)) {
+		preferred = nil
+	}
+	if preferred != nil && !preferred.State.Steered(now) {
 		if a := preferred.State.Admit(now); a != endpoint.Denied {
 			return preferred, a
 		}
+		preferred = nil
 	}
 	sp := b.scratch.Get().(*[]*endpoint.Endpoint)
 	defer b.scratch.Put(sp)
@@ -82,7 +91,12 @@ func (b *Balancer) Next(now time.Time, tried []*endpoint.Endpoint, preferred *en
 			return nil, endpoint.Denied
 		}
 		ep := cands[0]
-		if len(cands) > 1 {
+		switch {
+		case preferred != nil && cands[0].State.Steered(now) && contains(cands, preferred):
+			// Every choice is steered: the session's endpoint keeps its
+			// prompt cache.
+			ep = preferred
+		case len(cands) > 1:
 			ep = b.picker.Pick(cands)
 		}
 		if a := ep.State.Admit(now); a != endpoint.Denied {
@@ -100,19 +114,22 @@ func (b *Balancer) Next(now time.Time, tried []*endpoint.Endpoint, preferred *en
 // tier appends to dst the eligible, untried endpoints of the best
 // (numerically lowest) priority tier; of those, only the active ones unless
 // all are on standby (weight 0). Standby is a property of the endpoint, not
-// of a strategy, so it is settled here for all of them.
+// of a strategy, so it is settled here for all of them. Above both comes
+// the rate-limit floor: endpoints steered around are candidates only when
+// every eligible endpoint is.
 func (b *Balancer) tier(now time.Time, skip []*endpoint.Endpoint, dst []*endpoint.Endpoint) []*endpoint.Endpoint {
-	found, best, standby := false, 0, false
+	found, best, standby, steered := false, 0, false, false
 	for _, ep := range b.endpoints {
 		if !ep.State.Eligible(now) || contains(skip, ep) {
 			continue
 		}
-		p, sb := ep.Config.Priority, ep.EffectiveWeight() <= 0
+		p, sb, st := ep.Config.Priority, ep.Config.Weight <= 0, ep.State.Steered(now)
 		switch {
-		case !found || p < best || (p == best && standby && !sb):
-			found, best, standby = true, p, sb
+		case !found || (steered && !st) ||
+			(st == steered && (p < best || (p == best && standby && !sb))):
+			found, best, standby, steered = true, p, sb, st
 			dst = append(dst[:0], ep)
-		case p == best && sb == standby:
+		case st == steered && p == best && sb == standby:
 			dst = append(dst, ep)
 		}
 	}

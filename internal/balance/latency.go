@@ -12,7 +12,9 @@ import (
 const exploreEvery = 10
 
 // latency picks the candidate with the lowest time to first byte (moving
-// average) per unit of weight. An endpoint with no sample yet goes first.
+// average) per unit of effective weight, so that an endpoint that fails
+// often loses its turn even when it is fast. An endpoint with no sample yet
+// goes first.
 type latency struct{ n atomic.Uint64 }
 
 func (l *latency) Pick(c []*endpoint.Endpoint) *endpoint.Endpoint {
@@ -27,7 +29,7 @@ func (l *latency) Pick(c []*endpoint.Endpoint) *endpoint.Endpoint {
 		if ttfb == 0 {
 			return ep
 		}
-		score := float64(ttfb) / float64(max(ep.EffectiveWeight(), 1))
+		score := float64(ttfb) / float64(max(ep.WeightMilli(), 1))
 		if best == nil || score < bestScore {
 			best, bestScore = ep, score
 		}

@@ -11,14 +11,18 @@ import (
 // subtracts the total from it. Over any window the picks follow the weights,
 // and a heavy endpoint's turns are spread out rather than bunched.
 //
+// The weights are the effective ones, in thousandths (WeightMilli): the
+// configured weight scaled by the endpoint's score, so that traffic leaves
+// a slow or failing endpoint gradually.
+//
 // Weight 0 marks a standby: it is picked only when every candidate of the
 // tier is on standby, and then they share equally.
 type weighted struct {
 	mu      sync.Mutex
-	current []int // running score per endpoint index
+	current []int64 // running score per endpoint index
 }
 
-func newWeighted(n int) *weighted { return &weighted{current: make([]int, n)} }
+func newWeighted(n int) *weighted { return &weighted{current: make([]int64, n)} }
 
 func (w *weighted) Pick(c []*endpoint.Endpoint) *endpoint.Endpoint {
 	allStandby := true
@@ -31,9 +35,9 @@ func (w *weighted) Pick(c []*endpoint.Endpoint) *endpoint.Endpoint {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var best *endpoint.Endpoint
-	total := 0
+	var total int64
 	for _, ep := range c {
-		wt := ep.EffectiveWeight()
+		wt := ep.WeightMilli()
 		if allStandby {
 			wt = 1
 		}
