@@ -35,3 +35,22 @@ install: build
 
 clean:
 	rm -rf $(BIN)
+
+# Performance and resilience evidence; see docs/performance.md.
+.PHONY: bench soak
+
+# Compares qccd with nginx and the upstream itself on loopback and prints
+# one table; installs Debian's nginx when it is missing. BENCHFLAGS adds
+# qccbench flags, e.g. BENCHFLAGS='-rounds 3 -profile /tmp/prof'.
+bench: build
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
+	$(GO) build -o $(BIN)/ ./cmd/qccbench
+	$(BIN)/qccbench -qccd $(BIN)/qccd $(BENCHFLAGS)
+
+# Ten minutes of mixed load with a reload every 10 s, sampling qccd's RSS,
+# threads and open fds; SOAK=2m for a short one.
+SOAK ?= 10m
+soak: build
+	$(GO) build -o $(BIN)/ ./cmd/qccbench
+	$(BIN)/qccbench -qccd $(BIN)/qccd -soak $(SOAK)
