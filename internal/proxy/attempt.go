@@ -49,6 +49,11 @@ func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body [
 		}
 		return nil, endpoint.Result{Outcome: endpoint.Failure, Reason: describe(err)}, retry
 	}
+	// Every response says where the endpoint's rate limits stand; one
+	// below the floor steers new requests elsewhere before any 429.
+	now := time.Now()
+	rl := endpoint.ReadRateLimit(resp.Header, ep.Policy.RatelimitFloor, now)
+	ep.State.ObserveRateLimit(rl)
 	outcome, again := classify(resp.StatusCode, ep.Config.Auth == config.AuthPassthrough)
 	res := endpoint.Result{Outcome: outcome, Status: resp.StatusCode}
 	if again {
@@ -56,7 +61,7 @@ func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body [
 		if resp.StatusCode == 529 {
 			res.Reason = "529 overloaded"
 		}
-		res.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		res.RetryAfter = rl.Cooldown(now, resp.StatusCode)
 		// Drain a little so the connection can be reused, then let it go.
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 		resp.Body.Close()
@@ -82,23 +87,6 @@ func classify(status int, passthrough bool) (o endpoint.Outcome, retry bool) {
 		return endpoint.Unauthorized, true
 	}
 	return endpoint.Success, false
-}
-
-// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		return time.Duration(secs * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // describe turns a transport error into a short phrase for logs and client

@@ -174,6 +174,10 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, body []byte, c
 		case streamDone:
 			if t.Errored() {
 				rec.StreamError = "upstream error event: " + t.ErrorType()
+			} else if t.Stopped() && t.Usage().Output > 0 {
+				// A whole message with output: proof enough that the
+				// endpoint works to spare it a health check.
+				ep.State.Served(time.Now())
 			}
 		}
 		return
@@ -198,6 +202,10 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, body []byte, c
 		rec.ClientGone = true
 	case capture != nil:
 		rec.Usage, _ = sse.JSONUsage(*capture)
+	}
+	if rec.Usage.Output > 0 {
+		// A complete message with output, not merely a 200; see above.
+		ep.State.Served(time.Now())
 	}
 }
 
