@@ -43,14 +43,20 @@ func NewRegistry(onChange func(cluster, endpoint string, t endpoint.Transition))
 // a reload counts as the "reload" that lets an auth-failed endpoint try
 // again. Endpoints and clusters that cfg no longer has are forgotten; their
 // idle connections close, and in-flight requests finish on the old snapshot.
+//
+// Build changes the registry only when it succeeds: a config it cannot
+// build leaves every state, transport and affinity table as it was, so the
+// snapshot that keeps running keeps its history.
 func (r *Registry) Build(cfg *config.Config, now time.Time) (*Snapshot, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 
 	snap := &Snapshot{Config: cfg, Built: now, byName: make(map[string]*Cluster, len(cfg.Clusters))}
-	seen := map[string]bool{}
-	seenClusters := map[string]bool{}
-	var stale []*http.Transport
+	// The registry as it will be; committed at the end.
+	carriedNext := make(map[string]*carried, len(r.carried))
+	affinityNext := map[string]*affinity.Table{}
+	var kept []*endpoint.State // known endpoints, whose auth failure a reload clears
+	var resize []func()        // affinity tables to resize
 	for _, cc := range cfg.Clusters {
 		c := &Cluster{
 			Config:     cc,
@@ -62,20 +68,20 @@ func (r *Registry) Build(cfg *config.Config, now time.Time) (*Snapshot, error) {
 		}
 		for i, ec := range cc.Endpoints {
 			id := endpoint.Identity(cc.Name, ec)
-			seen[id] = true
 			tk := transportKey{ec.DialTimeout, ec.TLSHandshakeTimeout, ec.ResponseHeaderTimeout}
 			k, ok := r.carried[id]
 			switch {
 			case !ok:
 				k = &carried{state: endpoint.NewState(r.notify(cc.Name, ec.Name)), transport: endpoint.NewTransport(ec), dialing: tk}
-				r.carried[id] = k
 			case k.dialing != tk:
-				stale = append(stale, k.transport)
-				k.transport, k.dialing = endpoint.NewTransport(ec), tk
-				fallthrough
+				// A copy, not an update: the running snapshot keeps the
+				// old transport until this one is committed.
+				k = &carried{state: k.state, transport: endpoint.NewTransport(ec), dialing: tk}
+				kept = append(kept, k.state)
 			default:
-				k.state.ResetAuth("config reloaded")
+				kept = append(kept, k.state)
 			}
+			carriedNext[id] = k
 			ep := endpoint.New(cc.Name, i, ec, c.Policy, k.state, k.transport)
 			c.Endpoints = append(c.Endpoints, ep)
 			c.byIdentity[ep.ID] = ep
@@ -88,27 +94,29 @@ func (r *Registry) Build(cfg *config.Config, now time.Time) (*Snapshot, error) {
 		if cc.Affinity == config.AffinitySession {
 			t, ok := r.affinity[cc.Name]
 			if ok {
-				t.Resize(cc.AffinityTTL, cc.AffinityMaxKeys)
+				resize = append(resize, func() { t.Resize(cc.AffinityTTL, cc.AffinityMaxKeys) })
 			} else {
 				t = affinity.NewTable(cc.AffinityTTL, cc.AffinityMaxKeys)
-				r.affinity[cc.Name] = t
 			}
+			affinityNext[cc.Name] = t
 			c.Affinity = t
-			seenClusters[cc.Name] = true
 		}
 		snap.Clusters = append(snap.Clusters, c)
 		snap.byName[cc.Name] = c
 	}
+
+	var stale []*http.Transport
 	for id, k := range r.carried {
-		if !seen[id] {
+		if n, ok := carriedNext[id]; !ok || n.transport != k.transport {
 			stale = append(stale, k.transport)
-			delete(r.carried, id)
 		}
 	}
-	for name := range r.affinity {
-		if !seenClusters[name] {
-			delete(r.affinity, name)
-		}
+	r.carried, r.affinity = carriedNext, affinityNext
+	for _, f := range resize {
+		f()
+	}
+	for _, st := range kept {
+		st.ResetAuth("config reloaded")
 	}
 	for _, t := range stale {
 		t.CloseIdleConnections()
