@@ -125,6 +125,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ep.State.End()
 			ep.State.Report(time.Now(), c.Policy, res)
 			failures = append(failures, failure{endpoint: ep.Name, reason: res.Reason, status: res.Status})
+			rec.Failed = append(rec.Failed, FailedAttempt{Endpoint: ep.Name, Status: res.Status})
 			h.opts.Log.Debug().Str("cluster", c.Name()).Str("endpoint", ep.Name).Str("reason", res.Reason).Msg("attempt failed, trying another endpoint")
 			continue
 		}

@@ -28,7 +28,20 @@ type Record struct {
 	ClientGone  bool
 	Err         string // qccd's own error message, when it answered itself
 
+	// Failed lists, in order, the attempts that failed before the first
+	// response byte and were retried or given up on. It stays nil on the
+	// usual single successful attempt, so it costs nothing then. The
+	// attempt that produced the response, if any, is not in it: it is the
+	// last of Attempts, on Endpoint.
+	Failed []FailedAttempt
+
 	logged bool
+}
+
+// FailedAttempt is one attempt that failed before the first response byte.
+type FailedAttempt struct {
+	Endpoint string
+	Status   int // what the endpoint answered; 0 when it answered nothing
 }
 
 // finish completes the record, logs its line and hands it on, once.
