@@ -202,7 +202,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, body []byte, c
 	case err != nil:
 		rec.ClientGone = true
 	case capture != nil:
-		rec.Usage, _ = sse.JSONUsage(*capture)
+		rec.Usage, _ = jsonUsage(*capture, resp.Header.Get("Content-Encoding"))
 	}
 	if rec.Usage.Output > 0 {
 		// A complete message with output, not merely a 200; see above.

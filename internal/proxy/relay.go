@@ -138,8 +138,8 @@ func relayBody(ctx context.Context, w http.ResponseWriter, body io.Reader, buf [
 	}
 }
 
-// isJSON reports whether a response is an uncompressed JSON body, the only
-// kind whose usage qccd reads.
+// isJSON reports whether a response is a JSON body in an encoding whose
+// usage qccd can read.
 func isJSON(h http.Header) bool {
-	return strings.HasPrefix(h.Get("Content-Type"), "application/json") && h.Get("Content-Encoding") == ""
+	return strings.HasPrefix(h.Get("Content-Type"), "application/json") && readableEncoding(h.Get("Content-Encoding"))
 }
