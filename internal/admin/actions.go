@@ -124,7 +124,7 @@ func (h *Handler) reload(w http.ResponseWriter, r *http.Request) {
 	h.opts.Log.Info().Str("via", via(r)).Msg("reload requested through the admin API")
 	err := h.opts.Daemon.Reload("admin API")
 	if err != nil {
-		writeError(w, http.StatusUnprocessableEntity, "reload rejected, the running config is unchanged: "+err.Error())
+		writeError(w, http.StatusUnprocessableEntity, "reload rejected, the running config is unchanged:\n"+err.Error())
 		return
 	}
 	snap := h.opts.Daemon.Snapshot()

@@ -261,7 +261,7 @@ func TestReload(t *testing.T) {
 	_, err = r.client.Reload(ctx)
 	var aerr *adminapi.APIError
 	if !errors.As(err, &aerr) || aerr.StatusCode != 422 ||
-		aerr.Message != "reload rejected, the running config is unchanged: clusters.toml:7: base_url is required\nclusters.toml:9: weight must be at least 0" {
+		aerr.Message != "reload rejected, the running config is unchanged:\nclusters.toml:7: base_url is required\nclusters.toml:9: weight must be at least 0" {
 		t.Fatalf("failed reload: %v", err)
 	}
 	if got := strings.Join(r.daemon.triggers, ","); got != "admin API,admin API" {

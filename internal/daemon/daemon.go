@@ -38,6 +38,9 @@ type Options struct {
 	// Ready, when set, is called once every listener is bound and READY=1
 	// went out; tests use it to learn the bound addresses.
 	Ready func(addrs map[string]string)
+	// AdminListening, when set, is called with the admin socket's path and
+	// the admin TCP address once they are bound at start (admin.go).
+	AdminListening func(socket, tcp string)
 }
 
 // Daemon is one running qccd.
@@ -53,6 +56,7 @@ type Daemon struct {
 	lastReload ReloadResult
 	retiring   sync.WaitGroup // listeners draining after a reload removed them
 	sockets    *sockets       // listening sockets systemd passed in (activation.go)
+	ready      atomic.Bool    // READY=1 went out and STOPPING=1 did not: /readyz
 }
 
 // LoadConfig loads the config as qccd would at start: the file at path, or
@@ -115,6 +119,7 @@ func Run(ctx context.Context, opts Options) error {
 		l.stop = stop
 	}
 	d.sup.Add("status", d.reportStatus)
+	d.startAdmin(cfg)
 	if opts.Reload != nil {
 		d.sup.Add("reload-signal", d.reloadOnSignal)
 	}
@@ -125,6 +130,7 @@ func Run(ctx context.Context, opts Options) error {
 	go func() { done <- d.sup.Run(runCtx) }()
 
 	d.notifyErr(opts.Notifier.ReadyStatus(d.summary()))
+	d.ready.Store(true)
 	d.log.Info().Str("status", d.summary()).Msg("qccd ready")
 	if opts.Ready != nil {
 		opts.Ready(d.addrs())
@@ -135,6 +141,7 @@ func Run(ctx context.Context, opts Options) error {
 	case err := <-done:
 		return err
 	}
+	d.ready.Store(false)
 	d.notifyErr(opts.Notifier.Stopping())
 	d.log.Info().Msg("stopping: draining in-flight requests")
 	cancel()
