@@ -14,6 +14,9 @@ import (
 // stderr.
 type streams struct {
 	stdout, stderr io.Writer
+	// colour is whether tables on stdout may use ANSI colours: only when
+	// it is a terminal (see colourful).
+	colour bool
 }
 
 // runFunc runs a command with its flags parsed and its positional
@@ -72,6 +75,7 @@ func (c *command) dispatch(ctx context.Context, out streams, path string, args [
 
 	err = run(ctx, out, positional)
 	var uerr *usageError
+	var herr *hintedError
 	switch {
 	case err == nil:
 		return exitOK
@@ -79,6 +83,12 @@ func (c *command) dispatch(ctx context.Context, out streams, path string, args [
 		return c.usageFailure(out, path, fs, err)
 	case errors.Is(err, errReported):
 		return exitFailure
+	case errors.As(err, &herr):
+		fmt.Fprintf(out.stderr, "%s: %v\n", path, herr.err)
+		if herr.hint != "" {
+			fmt.Fprintln(out.stderr, herr.hint)
+		}
+		return herr.code
 	default:
 		fmt.Fprintf(out.stderr, "%s: %v\n", path, err)
 		return exitFailure
