@@ -18,8 +18,10 @@ import (
 	"github.com/qcc-dev/qcc/internal/cluster"
 	"github.com/qcc-dev/qcc/internal/config"
 	"github.com/qcc-dev/qcc/internal/endpoint"
+	"github.com/qcc-dev/qcc/internal/metrics"
 	"github.com/qcc-dev/qcc/internal/proxy"
 	"github.com/qcc-dev/qcc/internal/sdnotify"
+	"github.com/qcc-dev/qcc/internal/stats"
 	"github.com/qcc-dev/qcc/internal/supervise"
 )
 
@@ -41,6 +43,8 @@ type Options struct {
 	// AdminListening, when set, is called with the admin socket's path and
 	// the admin TCP address once they are bound at start (admin.go).
 	AdminListening func(socket, tcp string)
+	// StateDir, when set, overrides [daemon] state_dir (stats.go).
+	StateDir string
 }
 
 // Daemon is one running qccd.
@@ -54,9 +58,11 @@ type Daemon struct {
 	mu         sync.Mutex // serialises reloads and guards listeners and lastReload
 	listeners  map[string]*listener
 	lastReload ReloadResult
-	retiring   sync.WaitGroup // listeners draining after a reload removed them
-	sockets    *sockets       // listening sockets systemd passed in (activation.go)
-	ready      atomic.Bool    // READY=1 went out and STOPPING=1 did not: /readyz
+	retiring   sync.WaitGroup   // listeners draining after a reload removed them
+	sockets    *sockets         // listening sockets systemd passed in (activation.go)
+	ready      atomic.Bool      // READY=1 went out and STOPPING=1 did not: /readyz
+	collector  *stats.Collector // stats.go
+	metrics    *metrics.Metrics // stats.go
 }
 
 // LoadConfig loads the config as qccd would at start: the file at path, or
@@ -96,6 +102,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	d.snap.Store(snap)
+	d.newStats(cfg)
 	d.sockets = inheritSockets(d.log)
 	for _, c := range cfg.Clusters {
 		ln, err := d.sockets.listen(c)
@@ -119,6 +126,7 @@ func Run(ctx context.Context, opts Options) error {
 		l.stop = stop
 	}
 	d.sup.Add("status", d.reportStatus)
+	d.sup.Add("stats", d.collector.Run)
 	d.startAdmin(cfg)
 	if opts.Reload != nil {
 		d.sup.Add("reload-signal", d.reloadOnSignal)
@@ -147,6 +155,7 @@ func Run(ctx context.Context, opts Options) error {
 	cancel()
 	err = <-done
 	d.retiring.Wait()
+	d.collector.Flush() // what finished while the listeners drained
 	return err
 }
 
@@ -158,7 +167,7 @@ func (d *Daemon) newListener(c config.Cluster, ln net.Listener) *listener {
 		cluster: c.Name,
 		addr:    c.Listen,
 		ln:      ln,
-		handler: proxy.New(proxy.Options{Cluster: c.Name, Snapshot: d.Snapshot, Log: d.log}),
+		handler: proxy.New(proxy.Options{Cluster: c.Name, Snapshot: d.Snapshot, Log: d.log, OnRecord: d.collector.OnRecord}),
 		drain:   d.snap.Load().Config.Daemon.DrainTimeout,
 		log:     d.log,
 	}

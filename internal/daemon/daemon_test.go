@@ -119,6 +119,7 @@ func start(t *testing.T, cfgText string) *instance {
 			Log:        zerolog.New(in.logs),
 			Notifier:   sdnotify.New(),
 			Reload:     in.reload,
+			StateDir:   testStateDir(t, cfgText),
 			Ready:      func(a map[string]string) { ready <- a },
 		})
 	}()
