@@ -178,7 +178,7 @@ func (m *Metrics) code(status int) string {
 
 // Observe counts one finished request. It is stats.Options.Observe: it runs
 // on the collector's goroutine, never on the request's.
-func (m *Metrics) Observe(ev *stats.Event) {
+func (m *Metrics) Observe(ev stats.Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.syncLocked()

@@ -30,7 +30,7 @@ func TestPrometheusScrapes(t *testing.T) {
 	}
 	f := newFixture(t, "prod: a b", "dev: x")
 	for _, ev := range events() {
-		f.m.Observe(&ev)
+		f.m.Observe(ev)
 	}
 	f.m.ObserveHealthCheck("prod", "a", "ok")
 	target := httptest.NewServer(f.m.Handler())

@@ -44,8 +44,8 @@ type Options struct {
 	SaveEvery time.Duration
 	// Observe, when set, sees every event after it was counted, on the
 	// collector's goroutine: the Prometheus metrics hang here, off the
-	// request path.
-	Observe func(*Event)
+	// request path. It gets a copy, so that no event escapes to the heap.
+	Observe func(Event)
 	// Now is the clock of the rolling windows; nil means time.Now.
 	Now func() time.Time
 }
@@ -176,7 +176,7 @@ func (c *Collector) count(ev *Event) {
 	c.dirty = true
 	c.mu.Unlock()
 	if c.opts.Observe != nil {
-		c.opts.Observe(ev)
+		c.opts.Observe(*ev)
 	}
 }
 

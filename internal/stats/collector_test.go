@@ -293,7 +293,7 @@ func TestReportFollowsSnapshot(t *testing.T) {
 
 func TestRunCountsAndStops(t *testing.T) {
 	var observed atomic.Int64
-	c := stats.New(stats.Options{Observe: func(*stats.Event) { observed.Add(1) }})
+	c := stats.New(stats.Options{Observe: func(stats.Event) { observed.Add(1) }})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
