@@ -18,6 +18,7 @@ import (
 	"github.com/qcc-dev/qcc/internal/cluster"
 	"github.com/qcc-dev/qcc/internal/config"
 	"github.com/qcc-dev/qcc/internal/endpoint"
+	"github.com/qcc-dev/qcc/internal/health"
 	"github.com/qcc-dev/qcc/internal/metrics"
 	"github.com/qcc-dev/qcc/internal/proxy"
 	"github.com/qcc-dev/qcc/internal/sdnotify"
@@ -63,6 +64,8 @@ type Daemon struct {
 	ready      atomic.Bool      // READY=1 went out and STOPPING=1 did not: /readyz
 	collector  *stats.Collector // stats.go
 	metrics    *metrics.Metrics // stats.go
+
+	health *health.Scheduler // health.go: checks, scores, probes on demand
 }
 
 // LoadConfig loads the config as qccd would at start: the file at path, or
@@ -103,6 +106,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	d.snap.Store(snap)
 	d.newStats(cfg)
+	d.newHealth()
 	d.sockets = inheritSockets(d.log)
 	for _, c := range cfg.Clusters {
 		ln, err := d.sockets.listen(c)
@@ -139,6 +143,7 @@ func Run(ctx context.Context, opts Options) error {
 
 	d.notifyErr(opts.Notifier.ReadyStatus(d.summary()))
 	d.ready.Store(true)
+	d.startHealth()
 	d.log.Info().Str("status", d.summary()).Msg("qccd ready")
 	if opts.Ready != nil {
 		opts.Ready(d.addrs())
