@@ -45,7 +45,7 @@ type Check struct {
 // OK reports whether the endpoint passed.
 func (c Check) OK() bool { return c.Outcome == endpoint.Success && !c.Canceled }
 
-// Result names the outcome for metrics: ok, failed, overloaded or
+// Result names the outcome for metrics: ok, failure, overloaded or
 // unauthorized.
 func (c Check) Result() string {
 	switch c.Outcome {
@@ -56,7 +56,7 @@ func (c Check) Result() string {
 	case endpoint.Unauthorized:
 		return "unauthorized"
 	}
-	return "failed"
+	return "failure"
 }
 
 // result is the check as the state machine takes it.
