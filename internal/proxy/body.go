@@ -10,29 +10,47 @@ import (
 // errBodyTooLarge is returned when a request body passes max_body_bytes.
 var errBodyTooLarge = errors.New("request body too large")
 
-// maxPooledBody is the largest buffer kept for reuse; a rare huge request
-// must not pin its memory in the pool forever.
-const maxPooledBody = 1 << 20
+// bufClasses are the capacities bodyPool hands out. A buffer gets the
+// smallest class that fits, so a 1 KB request does not hold 32 KB while its
+// stream lasts, and one pool per class means a pooled buffer always fits
+// the request that takes it: a mixed pool would hand a 256 KB response
+// capture a 4 KB buffer, drop it and allocate (and zero) a new one.
+var bufClasses = [...]int{4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20}
 
-// bodyPool recycles request-body buffers. Bodies are buffered whole so a
-// failed attempt can be replayed on the next endpoint; pooling makes that
-// cost one copy and no allocation in the steady state.
-type bodyPool struct{ p sync.Pool }
+// bodyPool recycles request-body, relay and capture buffers. Bodies are
+// buffered whole so a failed attempt can be replayed on the next endpoint;
+// pooling makes that cost one copy and no allocation in the steady state.
+// Buffers far above the largest class are not kept: a rare huge request
+// must not pin its memory in the pool.
+type bodyPool struct{ classes [len(bufClasses)]sync.Pool }
 
+// get returns an empty buffer with room for at least size bytes.
 func (bp *bodyPool) get(size int) *[]byte {
-	if v, ok := bp.p.Get().(*[]byte); ok && cap(*v) >= size {
-		*v = (*v)[:0]
-		return v
-	} else if ok {
-		bp.p.Put(v)
+	for i, c := range bufClasses {
+		if size <= c {
+			if v, ok := bp.classes[i].Get().(*[]byte); ok {
+				*v = (*v)[:0]
+				return v
+			}
+			b := make([]byte, 0, c)
+			return &b
+		}
 	}
-	b := make([]byte, 0, max(size, 32<<10))
+	b := make([]byte, 0, size)
 	return &b
 }
 
+// put returns b to the pool of the largest class it holds, for a buffer
+// may have grown past the class it was taken from.
 func (bp *bodyPool) put(b *[]byte) {
-	if b != nil && cap(*b) <= maxPooledBody {
-		bp.p.Put(b)
+	if b == nil || cap(*b) > 2*bufClasses[len(bufClasses)-1] {
+		return
+	}
+	for i := len(bufClasses) - 1; i >= 0; i-- {
+		if cap(*b) >= bufClasses[i] {
+			bp.classes[i].Put(b)
+			return
+		}
 	}
 }
 

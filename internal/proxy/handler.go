@@ -10,7 +10,6 @@ import (
 	"math"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -37,15 +36,12 @@ type Options struct {
 // Handler serves one cluster's listener.
 type Handler struct {
 	opts   Options
-	bodies bodyPool
-	bufs   sync.Pool // *[]byte of relayBufSize
+	bodies bodyPool // request bodies, relay buffers and usage captures
 }
 
 // New returns a Handler.
 func New(opts Options) *Handler {
-	h := &Handler{opts: opts}
-	h.bufs.New = func() any { b := make([]byte, relayBufSize); return &b }
-	return h
+	return &Handler{opts: opts}
 }
 
 // ServeHTTP proxies one request.
@@ -158,13 +154,12 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, body []byte, c
 	copyResponseHeader(w.Header(), resp.Header)
 	w.WriteHeader(resp.StatusCode)
 
-	bp := h.bufs.Get().(*[]byte)
-	defer h.bufs.Put(bp)
-
 	if isEventStream(resp.Header) {
 		rec.Stream = true
+		bp := h.bodies.get(streamBufSize)
+		defer h.bodies.put(bp)
 		var t sse.Tracker
-		end, reason := relayStream(r.Context(), w, resp.Body, (*bp)[:0], &t)
+		end, reason := relayStream(r.Context(), w, resp.Body, *bp, &t)
 		rec.Usage = t.Usage()
 		switch end {
 		case streamBroken:
@@ -184,12 +179,18 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, body []byte, c
 		return
 	}
 
+	bp := h.bodies.get(relayBufSize)
+	defer h.bodies.put(bp)
 	var capture *[]byte
 	if resp.StatusCode == http.StatusOK && isJSON(resp.Header) && resp.ContentLength <= maxCapture {
-		capture = h.bodies.get(maxCapture)
+		size := relayBufSize // unknown length: grows as it comes, up to maxCapture
+		if resp.ContentLength >= 0 {
+			size = int(resp.ContentLength)
+		}
+		capture = h.bodies.get(size)
 		defer h.bodies.put(capture)
 	}
-	err := relayBody(r.Context(), w, resp.Body, *bp, capture, resp.ContentLength < 0)
+	err := relayBody(r.Context(), w, resp.Body, (*bp)[:relayBufSize], capture, resp.ContentLength < 0)
 	switch {
 	case errors.Is(err, errBodyBroken):
 		rec.StreamError = "upstream body broke off"

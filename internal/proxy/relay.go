@@ -11,10 +11,13 @@ import (
 	"github.com/qcc-dev/qcc/internal/sse"
 )
 
-// relayBufSize is the read size for upstream bodies. SSE events from the
-// API are small (a delta is ~100 bytes); 16 KiB holds many of them without
-// making an idle stream expensive.
+// relayBufSize is the read size for non-streaming upstream bodies.
 const relayBufSize = 16 << 10
+
+// streamBufSize is the first read size of a stream. An SSE event from the
+// API is small (a delta is ~100 bytes), and an idle stream holds its buffer
+// for as long as it lasts; an event that does not fit grows it.
+const streamBufSize = 4 << 10
 
 // maxPendingEvent bounds the partial event kept while waiting for its end.
 // Past it, framing is given up and bytes pass through as they come, so a
@@ -108,7 +111,7 @@ func relayStream(ctx context.Context, w http.ResponseWriter, body io.Reader, buf
 var errBodyBroken = errors.New("upstream body broke off")
 
 // relayBody copies a non-streaming body. capture, when not nil, receives up
-// to its capacity of the body for usage accounting. A body that breaks off
+// to maxCapture bytes of the body for usage accounting. A body that breaks off
 // returns errBodyBroken; the caller must then abort the connection so the
 // client never mistakes a truncated body for a complete one.
 func relayBody(ctx context.Context, w http.ResponseWriter, body io.Reader, buf []byte, capture *[]byte, flushEach bool) error {
@@ -122,7 +125,7 @@ func relayBody(ctx context.Context, w http.ResponseWriter, body io.Reader, buf [
 			if flushEach && flusher != nil {
 				flusher.Flush()
 			}
-			if capture != nil && len(*capture)+n <= cap(*capture) {
+			if capture != nil && len(*capture)+n <= maxCapture {
 				*capture = append(*capture, buf[:n]...)
 			}
 		}
