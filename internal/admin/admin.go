@@ -41,6 +41,12 @@ type Stats interface {
 	Report(window time.Duration) adminapi.StatsReport
 }
 
+// StatsFunc adapts a function to Stats, as http.HandlerFunc does handlers.
+type StatsFunc func(window time.Duration) adminapi.StatsReport
+
+// Report calls f.
+func (f StatsFunc) Report(window time.Duration) adminapi.StatsReport { return f(window) }
+
 // Prober runs one active health check on an endpoint now. Its result feeds
 // the endpoint's state as a scheduled check's would. An error means the
 // check could not run at all, such as a cluster without active checks.

@@ -168,7 +168,7 @@ func TestProblems(t *testing.T) {
 			t.Errorf("problem %d = %q, want it to start with %q", i, st.Problems[i], w)
 		}
 	}
-	if a := st.Clusters[0].Endpoints[0]; a.State != "cooling-down" || a.CooldownUntil == nil || !a.CooldownUntil.After(now) {
+	if a := st.Clusters[0].Endpoints[0]; a.State != "cooling-down" || a.CooldownUntil == nil || !a.CooldownUntil.After(now) || a.LastError != "Too Many Requests" {
 		t.Errorf("cooling endpoint = %+v", a)
 	}
 }

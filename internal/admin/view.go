@@ -107,6 +107,10 @@ func endpointView(ep *endpoint.Endpoint) adminapi.Endpoint {
 	if until := st.CooldownUntil(); !until.IsZero() {
 		v.CooldownUntil = &until
 	}
+	if at := st.LastCheck(); !at.IsZero() {
+		v.LastCheck = &at
+	}
+	v.LastError, _ = st.LastError()
 	v.Draining = status == endpoint.Disabled && v.Reason == drainedReason && v.Inflight > 0
 	return v
 }
