@@ -24,6 +24,7 @@ func TestAgainstRealDaemon(t *testing.T) {
 	_, urlB := admintest.Upstream(t, fakeupstream.Options{APIKey: daemonKeyB})
 	d := admintest.Start(t, fmt.Sprintf(`[daemon]
 admin_socket = %q
+state_dir = %q
 
 [clusters.prod]
 listen = "127.0.0.1:0"
@@ -37,7 +38,7 @@ api_key = %q
 name = "b"
 base_url = %q
 api_key = %q
-`, admintest.SocketPath(t), urlA, daemonKeyA, urlB, daemonKeyB))
+`, admintest.SocketPath(t), t.TempDir(), urlA, daemonKeyA, urlB, daemonKeyB))
 	if code, body := d.Send(t, "prod", true); code != 200 {
 		t.Fatalf("request: %d %s", code, body)
 	}

@@ -23,11 +23,12 @@ func (d *Daemon) startAdmin(cfg *config.Config) {
 	}
 	h := admin.NewHandler(admin.Options{
 		Daemon:  &adminBackend{d: d, started: time.Now()},
+		Stats:   admin.StatsFunc(d.Stats),
+		Metrics: d.MetricsHandler(),
 		Version: buildinfo.Version(),
 		Log:     d.log,
-		// Stats, Metrics and Prober are set here once the stats collector,
-		// the metrics registry and the health scheduler run in the daemon;
-		// until then their routes answer 501.
+		// Prober is set here once the health scheduler runs in the daemon;
+		// until then POST .../probe answers 501.
 	})
 	srv := admin.NewServer(h, admin.ServerOptions{
 		Socket: dm.AdminSocket,
