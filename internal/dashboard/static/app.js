@@ -17,7 +17,6 @@
     tokens: { input: [], output: [], "cache read": [], "cache write": [] },
     weight: new Map(), // "cluster/endpoint" -> points
   };
-  let prev = null; // the last total counters, for rates
   let polls = 0;
 
   const $ = (id) => document.getElementById(id);
@@ -74,18 +73,23 @@
     if (points.length > keep) points.shift();
   }
 
-  // counters pulls the cumulative numbers rates are made of out of a total
-  // stats report.
-  function counters(total) {
-    const t = total.total;
+  // perSecond turns the counts of a one-minute stats report into rates: the
+  // window's counts over the time it really covers, which is shorter while
+  // the stats are younger than a minute. Both ends are the daemon's clock.
+  function perSecond(status, stats1m, statsTotal) {
+    let from = Date.parse(stats1m.since);
+    if (statsTotal) from = Math.max(from, Date.parse(statsTotal.since));
+    const secs = Math.max(1, (Date.parse(status.now) - from) / 1000);
+    const rate = (n) => n / secs;
+    const t = stats1m.total;
     const perEndpoint = new Map();
-    for (const c of total.clusters || []) {
-      for (const e of c.endpoints || []) perEndpoint.set(c.cluster + "/" + e.endpoint, e.summary.requests);
+    for (const c of stats1m.clusters || []) {
+      for (const e of c.endpoints || []) perEndpoint.set(c.cluster + "/" + e.endpoint, rate(e.summary.requests));
     }
     return {
-      requests: t.requests,
-      errors: errorsOf(t),
-      tokens: [t.tokens.input, t.tokens.output, t.tokens.cache_read, t.tokens.cache_creation],
+      requests: rate(t.requests),
+      errors: rate(errorsOf(t)),
+      tokens: [t.tokens.input, t.tokens.output, t.tokens.cache_read, t.tokens.cache_creation].map(rate),
       perEndpoint,
     };
   }
@@ -152,32 +156,21 @@
 
   // record adds this poll's numbers to the time series and returns the
   // per-endpoint request rates for the table.
-  function record(t, endpoints, stats1m, statsTotal) {
+  function record(t, status, endpoints, stats1m, statsTotal) {
     for (const e of endpoints) {
       const key = e.cluster + "/" + e.name;
       if (!history.weight.has(key)) history.weight.set(key, []);
       push(history.weight.get(key), t, e.effective_weight);
     }
-    const rates = new Map();
-    if (stats1m) {
-      push(history.ttfb.p50, t, goDuration(stats1m.total.ttfb.p50));
-      push(history.ttfb.p95, t, goDuration(stats1m.total.ttfb.p95));
-    }
-    if (statsTotal) {
-      const now = counters(statsTotal);
-      if (prev) {
-        const dt = (t - prev.t) / 1000;
-        // A restart or a reload can make a counter go back; clamp at zero.
-        const rate = (a, b) => Math.max(0, a - b) / dt;
-        push(history.rate.requests, t, rate(now.requests, prev.requests));
-        push(history.rate.errors, t, rate(now.errors, prev.errors));
-        const names = Object.keys(history.tokens);
-        now.tokens.forEach((n, i) => push(history.tokens[names[i]], t, rate(n, prev.tokens[i])));
-        for (const [key, n] of now.perEndpoint) rates.set(key, rate(n, prev.perEndpoint.get(key) || 0));
-      }
-      prev = { ...now, t };
-    }
-    return rates;
+    if (!stats1m) return new Map();
+    push(history.ttfb.p50, t, goDuration(stats1m.total.ttfb.p50));
+    push(history.ttfb.p95, t, goDuration(stats1m.total.ttfb.p95));
+    const r = perSecond(status, stats1m, statsTotal);
+    push(history.rate.requests, t, r.requests);
+    push(history.rate.errors, t, r.errors);
+    const names = Object.keys(history.tokens);
+    r.tokens.forEach((n, i) => push(history.tokens[names[i]], t, n));
+    return r.perEndpoint;
   }
 
   function renderTiles(endpoints, stats1m, statsTotal) {
@@ -199,7 +192,7 @@
   }
 
   function renderCharts() {
-    const noStats = prev === null ? "waiting for stats…" : "waiting for a second sample…";
+    const noStats = "no stats collected";
     Chart.draw($("chart-rate"), [
       { name: "requests", points: history.rate.requests, color: "#4d79c7" },
       { name: "errors", points: history.rate.errors, color: "#c62f2f" },
@@ -207,7 +200,7 @@
     Chart.draw($("chart-ttfb"), [
       { name: "p50", points: history.ttfb.p50, color: "#1a8f4c" },
       { name: "p95", points: history.ttfb.p95, color: "#c07a00" },
-    ], { format: fmtMs, empty: "waiting for stats…" });
+    ], { format: fmtMs, empty: noStats });
     Chart.draw($("chart-tokens"), series(history.tokens), { format: fmtCount, empty: noStats });
     Chart.draw($("chart-weight"), [...history.weight].map(([name, points]) => ({ name, points })));
   }
@@ -221,7 +214,7 @@
         get("v1/stats?window=total", true),
       ]);
       const t = Date.now();
-      const rates = record(t, endpoints, stats1m, statsTotal);
+      const rates = record(t, status, endpoints, stats1m, statsTotal);
       renderHeader(status);
       renderEndpoints(endpoints, rates);
       renderTiles(endpoints, stats1m, statsTotal);
