@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,7 +27,8 @@ const (
 )
 
 // attempt sends the request to ep once. On relay, the caller owns resp.Body.
-func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body []byte) (*http.Response, endpoint.Result, verdict) {
+// open counts the attempts whose body the Transport has not closed yet.
+func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body []byte, open *atomic.Int32) (*http.Response, endpoint.Result, verdict) {
 	out := &http.Request{
 		Method:     r.Method,
 		URL:        ep.Target(r.URL),
@@ -38,7 +40,10 @@ func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body [
 	out.Host = out.URL.Host
 	if body != nil {
 		out.ContentLength = int64(len(body))
-		out.Body = io.NopCloser(bytes.NewReader(body))
+		sb := &sentBody{open: open}
+		sb.Reset(body)
+		open.Add(1)
+		out.Body = sb
 	}
 	out = out.WithContext(ctx)
 
@@ -68,6 +73,23 @@ func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body [
 		return nil, res, retry
 	}
 	return resp, res, relay
+}
+
+// sentBody is the buffered request body as one attempt sends it. A
+// Transport may go on reading a request's body after RoundTrip returns and
+// closes it when done (the RoundTripper contract), so the buffer may be
+// pooled again only once every attempt's sentBody is closed.
+type sentBody struct {
+	bytes.Reader
+	open   *atomic.Int32
+	closed atomic.Bool
+}
+
+func (b *sentBody) Close() error {
+	if b.closed.CompareAndSwap(false, true) {
+		b.open.Add(-1)
+	}
+	return nil
 }
 
 // classify maps an upstream status to what it says about the endpoint and

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -63,7 +64,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	bodyBuf, err := h.bodies.readBody(r, c.Config.MaxBodyBytes)
-	defer h.bodies.put(bodyBuf)
+	var bodyOpen atomic.Int32 // attempts whose body a Transport still holds
+	releaseBody := func() {
+		// A body some Transport may still read is left to the garbage
+		// collector rather than handed to another request.
+		if bodyOpen.Load() == 0 {
+			h.bodies.put(bodyBuf)
+		}
+		bodyBuf = nil
+	}
+	defer func() { releaseBody() }()
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		rec.Status = http.StatusRequestEntityTooLarge
@@ -109,7 +119,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Endpoint = ep.Name
 
 		ep.State.Begin()
-		resp, res, v := attempt(ctx, r, ep, body)
+		resp, res, v := attempt(ctx, r, ep, body, &bodyOpen)
 		res.Admission = adm
 		switch v {
 		case gone:
@@ -132,14 +142,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.Affinity.Set(time.Now(), sessionKey, ep.ID)
 		}
 		defer ep.State.End() // deferred: an aborted body panics out of respond
-		h.respond(w, r, body, c, ep, resp, &rec)
+		h.respond(w, r, body, releaseBody, c, ep, resp, &rec)
 		return
 	}
 	h.allFailed(w, c, len(tried), failures, &rec)
 }
 
-// respond relays resp, which came from ep, to the client.
-func (h *Handler) respond(w http.ResponseWriter, r *http.Request, body []byte, c *cluster.Cluster, ep *endpoint.Endpoint, resp *http.Response, rec *Record) {
+// respond relays resp, which came from ep, to the client. It calls
+// releaseBody, after which body must not be used, as soon as it no longer
+// needs the request body: a stream may last many minutes.
+func (h *Handler) respond(w http.ResponseWriter, r *http.Request, body []byte, releaseBody func(), c *cluster.Cluster, ep *endpoint.Endpoint, resp *http.Response, rec *Record) {
 	defer resp.Body.Close()
 	rec.Status = resp.StatusCode
 	rec.TTFB = time.Since(rec.Start)
@@ -150,6 +162,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, body []byte, c
 		writeTokenEstimate(w, body)
 		return
 	}
+	releaseBody()
 
 	copyResponseHeader(w.Header(), resp.Header)
 	w.WriteHeader(resp.StatusCode)
