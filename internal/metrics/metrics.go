@@ -39,7 +39,8 @@ type Reload struct {
 
 // Options configures Metrics.
 type Options struct {
-	// Snapshot returns the current runtime snapshot.
+	// Snapshot returns the current runtime snapshot. Without one, no
+	// cluster is configured and nothing is counted.
 	Snapshot func() *cluster.Snapshot
 	// LastReload reports the config's reload state at scrape time; nil
 	// leaves the reload metrics out.
@@ -262,8 +263,11 @@ func (m *Metrics) useLocked(cluster, endpoint string) bool {
 // syncLocked catches up with the current snapshot: when it changed, the
 // series of every endpoint and cluster it no longer has are deleted.
 func (m *Metrics) syncLocked() {
-	snap := m.opts.Snapshot()
-	if snap == m.snap {
+	var snap *cluster.Snapshot
+	if m.opts.Snapshot != nil {
+		snap = m.opts.Snapshot()
+	}
+	if snap == m.snap && snap != nil {
 		return
 	}
 	m.snap = snap
