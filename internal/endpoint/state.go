@@ -355,16 +355,20 @@ func (s *State) Report(now time.Time, p Policy, r Result) {
 func (s *State) recoverStep(now time.Time, from Status, p Policy, r Result) {
 	s.recovering++
 	need := max(p.HealthyAfter, 1)
-	what := "request succeeded"
-	if r.Probe {
-		what = "health check passed"
-	}
 	if s.recovering < need {
-		s.reason = "recovering: " + strconv.Itoa(s.recovering) + " of " + strconv.Itoa(need) + " checks passed"
+		s.reason = "recovering: " + strconv.Itoa(s.recovering) + " of " + strconv.Itoa(need) + " successes"
 		return
 	}
-	if need > 1 {
+	var what string
+	switch {
+	case need > 1 && r.Probe:
 		what = strconv.Itoa(need) + " checks passed"
+	case need > 1:
+		what = strconv.Itoa(need) + " successes in a row"
+	case r.Probe:
+		what = "health check passed"
+	default:
+		what = "request succeeded"
 	}
 	s.recovering, s.consecutive, s.probeFails, s.cooldowns = 0, 0, 0, 0
 	if p.SlowStart > 0 {

@@ -75,7 +75,7 @@ func (s *Scheduler) plan(ctx context.Context, snap *cluster.Snapshot, now time.T
 			return a.e.next.Compare(b.e.next)
 		})
 		for _, d := range queue {
-			if running >= h.MaxConcurrency {
+			if running >= max(h.MaxConcurrency, 1) {
 				break // a finished check wakes the scheduler for the rest
 			}
 			running++
