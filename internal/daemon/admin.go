@@ -11,10 +11,12 @@ import (
 )
 
 // startAdmin binds the admin API where [daemon] says and hands it to the
-// supervisor. A socket that cannot be had does not stop qccd: serving
-// requests matters more than being watched, so the error is logged and the
-// supervisor keeps trying with backoff. The addresses are read once, at
-// start; moving them takes a restart.
+// supervisor; it runs after the stats collector, the metrics and the health
+// scheduler are built, since the API serves them. A socket that cannot be
+// had does not stop qccd: serving requests matters more than being
+// watched, so the error is logged and the supervisor keeps trying with
+// backoff. The addresses are read once, at start; moving them takes a
+// restart.
 func (d *Daemon) startAdmin(cfg *config.Config) {
 	dm := cfg.Daemon
 	if dm.AdminSocket == "" && dm.AdminListen == "" {
@@ -25,10 +27,9 @@ func (d *Daemon) startAdmin(cfg *config.Config) {
 		Daemon:  &adminBackend{d: d, started: time.Now()},
 		Stats:   admin.StatsFunc(d.Stats),
 		Metrics: d.MetricsHandler(),
+		Prober:  d.Prober(),
 		Version: buildinfo.Version(),
 		Log:     d.log,
-		// Prober is set here once the health scheduler runs in the daemon;
-		// until then POST .../probe answers 501.
 	})
 	srv := admin.NewServer(h, admin.ServerOptions{
 		Socket: dm.AdminSocket,
