@@ -169,6 +169,11 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, body []byte, r
 
 	if isEventStream(resp.Header) {
 		rec.Stream = true
+	}
+	// A compressed stream (a relay honouring Claude Code's Accept-Encoding)
+	// cannot be framed event by event without inflating it; its bytes pass
+	// through as they come, flushed, and a break aborts the connection.
+	if rec.Stream && resp.Header.Get("Content-Encoding") == "" {
 		bp := h.bodies.get(streamBufSize)
 		defer h.bodies.put(bp)
 		var t sse.Tracker
@@ -203,7 +208,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, body []byte, r
 		capture = h.bodies.get(size)
 		defer h.bodies.put(capture)
 	}
-	err := relayBody(r.Context(), w, resp.Body, (*bp)[:relayBufSize], capture, resp.ContentLength < 0)
+	err := relayBody(r.Context(), w, resp.Body, (*bp)[:relayBufSize], capture, resp.ContentLength < 0 || rec.Stream)
 	switch {
 	case errors.Is(err, errBodyBroken):
 		rec.StreamError = "upstream body broke off"

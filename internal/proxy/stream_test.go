@@ -269,3 +269,48 @@ func TestClientLeavingMidStreamIsNotAnEndpointFailure(t *testing.T) {
 		t.Errorf("endpoint cooled down because a client left")
 	}
 }
+
+// TestCompressedStreamPassesThroughUnbuffered pins a flaw found in review:
+// a relay that gzips its SSE (Claude Code sends Accept-Encoding: gzip) has
+// no blank lines to frame on, and the stream sat in the proxy until its
+// framing buffer filled. It must pass through as it comes.
+func TestCompressedStreamPassesThroughUnbuffered(t *testing.T) {
+	first := make(chan struct{})
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(200)
+		_, _ = w.Write([]byte("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xffpartial-gzip-member"))
+		w.(http.Flusher).Flush()
+		close(first)
+		<-release
+	}))
+	defer up.Close()
+	defer close(release)
+	r := newRig(t, ``, oneEndpoint)
+	r.cluster.Endpoint("a").Config.BaseURL.Host = strings.TrimPrefix(up.URL, "http://")
+
+	req := r.request("POST", "/v1/messages", messageBody(true))
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	<-first
+	got := make(chan int, 1)
+	go func() {
+		buf := make([]byte, 64)
+		n, _ := io.ReadFull(resp.Body, buf[:10])
+		got <- n
+	}()
+	select {
+	case n := <-got:
+		if n != 10 {
+			t.Fatalf("read %d bytes", n)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("compressed stream bytes were held back by the proxy")
+	}
+}
