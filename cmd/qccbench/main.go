@@ -35,6 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.RequestLog, "request-log", true, "keep qccd's request log (level info) and nginx's access log, both to files")
 	fs.BoolVar(&cfg.Fake, "fake", false, "serve internal/fakeupstream instead of the minimal bench upstream (non-streaming loads only)")
 	fs.StringVar(&cfg.ProfileDir, "profile", "", "run qccd under pprof and write cpu.pprof and allocs.pprof into this directory")
+	fs.StringVar(&cfg.WorkDir, "workdir", "", "keep the generated configs and the proxies' logs in this directory")
 	soak := fs.Duration("soak", 0, "instead of the benchmark, soak qccd for this long under mixed load and reloads")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {

@@ -144,23 +144,30 @@ func streams(ctx context.Context, addr string, n, conc, events int, delay time.D
 }
 
 // slowStreams holds n streams open at once, each events long at delay
-// apart, while sample reads the proxy's memory every 100 ms. It returns the
-// peak of what sample saw.
-func slowStreams(ctx context.Context, addr string, n, events int, delay time.Duration, sample func() (int64, error)) (int64, error) {
+// apart, while sample reads the proxy's memory every 100 ms. It returns
+// the peak of what sample saw, and the median of what it saw while every
+// stream was open and idle between events (the middle of their life, long
+// after they all started).
+func slowStreams(ctx context.Context, addr string, n, events int, delay time.Duration, sample func() (int64, error)) (peak, held int64, err error) {
 	path := fmt.Sprintf("/v1/messages?events=%d&delay=%s", events, delay)
 	req := request(addr, path, benchHeader, messagesBody(true))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	var peak atomic.Int64
+	life := time.Duration(events-1) * delay
+	start := time.Now()
+	var mid []int64 // samples from 50% to 85% of the streams' life
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if v, err := sample(); err == nil && v > peak.Load() {
-				peak.Store(v)
+			if v, err := sample(); err == nil {
+				peak = max(peak, v)
+				if at := time.Since(start); at > life/2 && at < life*85/100 {
+					mid = append(mid, v)
+				}
 			}
 			select {
 			case <-ctx.Done():
@@ -196,9 +203,13 @@ func slowStreams(ctx context.Context, addr string, n, events int, delay time.Dur
 	cancel()
 	<-sampled
 	if failed > 0 {
-		return peak.Load(), fmt.Errorf("%d of %d slow streams failed: %w", failed, n, firstErr)
+		return peak, 0, fmt.Errorf("%d of %d slow streams failed: %w", failed, n, firstErr)
 	}
-	return peak.Load(), nil
+	if len(mid) == 0 {
+		return peak, 0, fmt.Errorf("no memory sample while the streams were open")
+	}
+	slices.Sort(mid)
+	return peak, mid[len(mid)/2], nil
 }
 
 // quantile returns the q-quantile of sorted durations.

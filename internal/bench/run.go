@@ -38,6 +38,10 @@ type Config struct {
 	// ProfileDir, when set, runs qccd under the CPU profiler and writes
 	// cpu.pprof and allocs.pprof there when it stops.
 	ProfileDir string
+	// WorkDir, when set, holds the generated configs and the proxies' logs
+	// and is kept; by default they go to a temporary directory that is
+	// removed.
+	WorkDir string
 
 	Out io.Writer // progress and the table
 }
@@ -69,7 +73,7 @@ const (
 	streamConc   = 16
 	streamEvents = 20
 	streamDelay  = 5 * time.Millisecond
-	slowEvents   = 8
+	slowEvents   = 11 // ten seconds: long enough to settle after they all arrive
 	slowDelay    = time.Second
 )
 
@@ -91,11 +95,11 @@ type roundResult struct {
 // Run runs the benchmark and prints its table to cfg.Out.
 func Run(ctx context.Context, cfg Config) error {
 	cfg.defaults()
-	dir, err := os.MkdirTemp("", "qccbench-")
+	dir, cleanup, err := workDir(cfg.WorkDir, "qccbench-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer cleanup()
 
 	up, err := serveUpstream(cfg.Fake)
 	if err != nil {
@@ -151,12 +155,25 @@ func Run(ctx context.Context, cfg Config) error {
 			if err != nil {
 				return fmt.Errorf("%s: slow streams: %w", t.name, err)
 			}
-			fmt.Fprintf(cfg.Out, "%s: %d slow streams: RSS %d KB idle, %d KB peak\n", t.name, cfg.SlowStreams, m.baseKB, m.peakKB)
+			fmt.Fprintf(cfg.Out, "%s: %d slow streams: RSS %d KB before, %d KB peak, %d KB held while open\n", t.name, cfg.SlowStreams, m.baseKB, m.peakKB, m.heldKB)
 			mem[t.name] = m
 		}
 	}
 	writeTable(cfg.Out, cfg, targets, results, mem)
 	return nil
+}
+
+// workDir returns dir, created if need be, or a new temporary directory
+// that cleanup removes.
+func workDir(dir, pattern string) (string, func(), error) {
+	if dir != "" {
+		return dir, func() {}, os.MkdirAll(dir, 0o755)
+	}
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
 }
 
 // rotate returns ts rotated left by r, so that no target always runs right
@@ -228,13 +245,15 @@ func stopProxies(ts []*target) {
 	}
 }
 
-// memResult is a proxy's memory around the slow streams.
+// memResult is a proxy's RSS around the slow streams: before them, at its
+// peak (while a thousand requests arrive at once), and held while they are
+// all open and idle.
 type memResult struct {
-	baseKB, peakKB int64
+	baseKB, peakKB, heldKB int64
 }
 
-// perStreamKB is what each open stream added.
-func (m memResult) perStreamKB(n int) float64 { return float64(m.peakKB-m.baseKB) / float64(n) }
+// perStreamKB is what each open, idle stream holds.
+func (m memResult) perStreamKB(n int) float64 { return float64(m.heldKB-m.baseKB) / float64(n) }
 
 // memory measures t's RSS idle (after a short warm-up) and at its peak
 // while n slow streams are open at once.
@@ -250,9 +269,9 @@ func memory(ctx context.Context, t *target, n int) (memResult, error) {
 	if err != nil {
 		return memResult{}, err
 	}
-	peak, err := slowStreams(ctx, t.addr, n, slowEvents, slowDelay, func() (int64, error) {
+	peak, held, err := slowStreams(ctx, t.addr, n, slowEvents, slowDelay, func() (int64, error) {
 		s, err := treeStat(t.proc.pid())
 		return s.RSSKB, err
 	})
-	return memResult{baseKB: base.RSSKB, peakKB: peak}, err
+	return memResult{baseKB: base.RSSKB, peakKB: peak, heldKB: held}, err
 }

@@ -43,7 +43,7 @@ func writeTable(w io.Writer, cfg Config, targets []*target, results map[string][
 
 	fmt.Fprintf(w, "\nMedians of %d rounds; latency over %d sequential requests per round, throughput over %s per round, %d streams per round.\n\n",
 		cfg.Rounds, cfg.LatencyRequests, cfg.ThroughputTime, cfg.Streams)
-	fmt.Fprintln(w, "| Target | p50 c=1 | p99 c=1 | added p50 | added p99 | req/s c=64 | stream TTFB p50 added | TTFB p99 added | events spread out | peak RSS, 1000 streams | KB per stream |")
+	fmt.Fprintln(w, "| Target | p50 c=1 | p99 c=1 | added p50 | added p99 | req/s c=64 | stream TTFB p50 added | TTFB p99 added | events spread out | peak RSS, 1000 streams | KB per idle stream |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, t := range targets {
 		n := t.name
