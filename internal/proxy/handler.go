@@ -165,15 +165,20 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, body []byte, r
 	releaseBody()
 
 	copyResponseHeader(w.Header(), resp.Header)
-	w.WriteHeader(resp.StatusCode)
-
-	if isEventStream(resp.Header) {
-		rec.Stream = true
-	}
+	rec.Stream = isEventStream(resp.Header)
 	// A compressed stream (a relay honouring Claude Code's Accept-Encoding)
 	// cannot be framed event by event without inflating it; its bytes pass
 	// through as they come, flushed, and a break aborts the connection.
-	if rec.Stream && resp.Header.Get("Content-Encoding") == "" {
+	framed := rec.Stream && resp.Header.Get("Content-Encoding") == ""
+	if framed {
+		// Framing drops a partial event and adds an error event when the
+		// upstream breaks off, so the upstream's length no longer holds; a
+		// stream is sent chunked, as the API sends it.
+		delete(w.Header(), "Content-Length")
+	}
+	w.WriteHeader(resp.StatusCode)
+
+	if framed {
 		bp := h.bodies.get(streamBufSize)
 		defer h.bodies.put(bp)
 		var t sse.Tracker
