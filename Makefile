@@ -9,7 +9,27 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/qcc-dev/qcc/internal/buildinfo.version=$(VERSION)
 BIN     := bin
 
-.PHONY: all build run test lint install clean
+# Where `make install` puts things. The units name $(PREFIX)/bin/qccd and
+# $(SYSCONFDIR)/qcc/clusters.toml, so they are rewritten to match.
+OS          ?= $(shell uname -s)
+ifeq ($(OS),Darwin)
+SYSCONFDIR  ?= $(PREFIX)/etc
+else
+SYSCONFDIR  ?= /etc
+endif
+MANDIR      ?= $(PREFIX)/share/man
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DATADIR     ?= $(PREFIX)/share/qcc
+
+# `make package`: .deb and .rpm in $(DIST). Untagged builds get version
+# 0.0.0~git.COMMIT, which sorts below any release.
+DIST        ?= dist
+PKG_ARCH    ?= $(shell $(GO) env GOARCH)
+PKG_VERSION ?= $(shell git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//; s/-/./g' | grep . || echo "0.0.0~git.$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
+NFPM        ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+
+.PHONY: all build run test lint install package clean
 
 all: build
 
@@ -32,9 +52,25 @@ lint:
 install: build
 	install -d $(BINDIR)
 	install -m 0755 $(BIN)/qccd $(BIN)/qcc $(BINDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/qcc.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/qccd.8 $(DESTDIR)$(MANDIR)/man8/
+	@./packaging/install.sh '$(OS)' '$(DESTDIR)' '$(PREFIX)' '$(SYSCONFDIR)' '$(UNITDIR)' '$(SYSUSERSDIR)' '$(DATADIR)'
+
+# Builds the Linux binaries and man pages into $(DIST)/stage and packs them
+# with nfpm (packaging/nfpm.yaml), fetched and built by the Go toolchain.
+package:
+	rm -rf $(DIST)/stage && mkdir -p $(DIST)/stage/bin $(DIST)/stage/man
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(PKG_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/stage/bin/ ./cmd/qccd ./cmd/qcc
+	gzip -9n -c man/qccd.8 > $(DIST)/stage/man/qccd.8.gz
+	gzip -9n -c man/qcc.1 > $(DIST)/stage/man/qcc.1.gz
+	for p in deb rpm; do \
+		QCC_STAGE='$(abspath $(DIST)/stage)' QCC_VERSION='$(PKG_VERSION)' QCC_ARCH='$(PKG_ARCH)' \
+			$(NFPM) pkg --config packaging/nfpm.yaml --packager $$p --target $(DIST)/ || exit 1; \
+	done
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)
 
 # Performance and resilience evidence; see docs/performance.md.
 .PHONY: bench soak chaos fuzz
