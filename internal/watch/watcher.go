@@ -112,15 +112,18 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer func() { ws.close() }()
 
 	// debounce fires when a burst of hints has settled; pending is when the
-	// burst began, zero when there is none.
+	// burst began, zero when there is none, and trigger what began it.
+	// Every check goes through it, the poll's included: a file written in
+	// place is read once the writing has stopped, not halfway.
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
 	defer debounce.Stop()
 	var pending time.Time
-	hint := func() {
+	var trigger string
+	hint := func(why string) {
 		now := time.Now()
 		if pending.IsZero() {
-			pending = now
+			pending, trigger = now, why
 		}
 		d := w.opts.Debounce
 		if left := pending.Add(maxDelayFactor * w.opts.Debounce).Sub(now); left < d {
@@ -187,7 +190,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 
 	open()
 	// Events between the daemon's load and the watch are lost; look once.
-	w.content.check(w.opts.Apply, TriggerFileChange)
+	hint(TriggerFileChange)
 
 	for {
 		select {
@@ -204,7 +207,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 				// is gone with it, and the file may be too.
 				lose("directory "+ev.Op.String(), nil)
 			}
-			hint()
+			hint(TriggerFileChange)
 
 		case err, ok := <-ws.errors():
 			switch {
@@ -217,7 +220,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			default:
 				lose("watch error", err)
 			}
-			hint()
+			hint(TriggerFileChange)
 
 		case <-debounce.C:
 			pending = time.Time{}
@@ -227,11 +230,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 			if ws != nil && !ws.current(watchDirs(w.opts.Path)) {
 				open()
 			}
-			w.content.check(w.opts.Apply, TriggerFileChange)
+			w.content.check(w.opts.Apply, trigger)
 
 		case <-retry.C:
+			// Whether or not the watch is back, look: this is the poll
+			// while there are no events.
 			open()
-			w.content.check(w.opts.Apply, TriggerFileChange)
+			hint(TriggerFileChange)
 
 		case <-poll:
 			if ws != nil && !ws.current(watchDirs(w.opts.Path)) {
@@ -240,7 +245,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 				log.Info().Msg("config directory changed under the watch; watching it again")
 				open()
 			}
-			w.content.check(w.opts.Apply, TriggerPoll)
+			hint(TriggerPoll)
 		}
 	}
 }

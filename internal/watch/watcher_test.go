@@ -208,16 +208,20 @@ func TestStormCoalesces(t *testing.T) {
 	watchtest.RenameOver(t, path, []byte(configText(0)))
 	r := run(t, path, configText(0), nil)
 
+	start := time.Now()
 	for n := 1; n <= 50; n++ {
 		watchtest.RenameOver(t, path, []byte(configText(n)))
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(time.Until(start.Add(time.Duration(n) * 20 * time.Millisecond)))
 	}
+	wrote := time.Since(start)
 	r.waitContent(t, configText(50))
 	r.quiet(t, 3*DefaultDebounce)
 	calls := r.snapshot()
-	t.Logf("50 writes in 1s: %d Apply calls", len(calls))
-	if len(calls) > 3 {
-		t.Errorf("%d Apply calls for one burst of writes, want a few: %q", len(calls), calls)
+	t.Logf("50 writes in %v: %d Apply calls", wrote.Round(time.Millisecond), len(calls))
+	// A burst is held back for at most maxDelayFactor debounces, so a
+	// storm that a busy machine stretches gets one more call per cap.
+	if most := 3 + int(wrote/(maxDelayFactor*DefaultDebounce)); len(calls) > most {
+		t.Errorf("%d Apply calls for one burst of writes in %v, want at most %d: %q", len(calls), wrote, most, calls)
 	}
 }
 
@@ -294,7 +298,7 @@ func TestPollWithoutEvents(t *testing.T) {
 	})
 
 	// The first change may race Run's look at start; the second cannot.
-	watchtest.TruncateWrite(t, path, []byte(configText(1)))
+	watchtest.RenameOver(t, path, []byte(configText(1)))
 	r.waitContent(t, configText(1))
 	watchtest.TruncateWrite(t, path, []byte(configText(2)))
 	r.waitContent(t, configText(2))
@@ -475,13 +479,17 @@ func TestAppliedBySIGHUPFirst(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "clusters.toml")
-	watchtest.RenameOver(t, path, []byte(configText(0)))
-	r := run(t, path, configText(0), func(o *Options, _ *Watcher) { o.Poll = 50 * time.Millisecond })
+	// Run's look at start applies version 1, so Run is past it when
+	// version 2 is written.
 	watchtest.RenameOver(t, path, []byte(configText(1)))
-	r.runs(configText(1))
+	r := run(t, path, configText(0), func(o *Options, _ *Watcher) { o.Poll = 50 * time.Millisecond })
+	r.waitContent(t, configText(1))
+
+	watchtest.RenameOver(t, path, []byte(configText(2)))
+	r.runs(configText(2))
 	r.quiet(t, 3*DefaultDebounce)
 
 	// And the watcher still acts on the edit after it.
-	watchtest.RenameOver(t, path, []byte(configText(2)))
-	r.waitContent(t, configText(2))
+	watchtest.RenameOver(t, path, []byte(configText(3)))
+	r.waitContent(t, configText(3))
 }
