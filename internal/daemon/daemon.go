@@ -41,6 +41,9 @@ type Options struct {
 	// Ready, when set, is called once every listener is bound and READY=1
 	// went out; tests use it to learn the bound addresses.
 	Ready func(addrs map[string]string)
+	// Started, when set, is called with the running daemon right after
+	// Ready; tests use it to inspect the snapshot and to call Reload.
+	Started func(*Daemon)
 	// AdminListening, when set, is called with the admin socket's path and
 	// the admin TCP address once they are bound at start (admin.go).
 	AdminListening func(socket, tcp string)
@@ -60,6 +63,7 @@ type Daemon struct {
 	listeners  map[string]*listener
 	lastReload ReloadResult
 	retiring   sync.WaitGroup   // listeners draining after a reload removed them
+	draining   map[string]int   // addresses of those listeners, with counts (reload.go)
 	sockets    *sockets         // listening sockets systemd passed in (activation.go)
 	ready      atomic.Bool      // READY=1 went out and STOPPING=1 did not: /readyz
 	collector  *stats.Collector // stats.go
@@ -135,6 +139,9 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Reload != nil {
 		d.sup.Add("reload-signal", d.reloadOnSignal)
 	}
+	if w := d.newWatcher(cfg); w != nil {
+		d.sup.Add("config-watch", w.Run) // reload.go
+	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
@@ -147,6 +154,9 @@ func Run(ctx context.Context, opts Options) error {
 	d.log.Info().Str("status", d.summary()).Msg("qccd ready")
 	if opts.Ready != nil {
 		opts.Ready(d.addrs())
+	}
+	if opts.Started != nil {
+		opts.Started(d)
 	}
 
 	select {

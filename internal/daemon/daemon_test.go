@@ -171,8 +171,10 @@ func upstream(t *testing.T, opts fakeupstream.Options) (*fakeupstream.Server, st
 }
 
 func oneCluster(upURL string) string {
+	// watch = false: these tests reload by SIGHUP alone, and count on it.
 	return fmt.Sprintf(`[daemon]
 drain_timeout = "20s"
+watch = false
 
 [clusters.prod]
 listen = "127.0.0.1:0"
