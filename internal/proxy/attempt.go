@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -27,7 +28,7 @@ const (
 )
 
 // attempt sends the request to ep once. On relay, the caller owns resp.Body.
-// open counts the attempts whose body the Transport has not closed yet.
+// open counts the attempts whose body the Transport may still be reading.
 func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body []byte, open *atomic.Int32) (*http.Response, endpoint.Result, verdict) {
 	out := &http.Request{
 		Method:     r.Method,
@@ -40,10 +41,17 @@ func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body [
 	out.Host = out.URL.Host
 	if body != nil {
 		out.ContentLength = int64(len(body))
-		sb := &sentBody{open: open}
-		sb.Reset(body)
+		// A NopCloser around a bytes.Reader is a body net/http knows to be
+		// in memory, so it writes the headers and the body in one go. Any
+		// other type makes it flush the headers on their own and copy the
+		// body through a fresh 32 KB buffer: a syscall and an allocation
+		// per request. Which is why the end of the write is learnt from a
+		// trace, not from Close.
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		w := &bodyWrite{open: open}
+		w.trace.WroteRequest = w.done
 		open.Add(1)
-		out.Body = sb
+		ctx = httptrace.WithClientTrace(ctx, &w.trace)
 	}
 	out = out.WithContext(ctx)
 
@@ -75,21 +83,21 @@ func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body [
 	return resp, res, relay
 }
 
-// sentBody is the buffered request body as one attempt sends it. A
-// Transport may go on reading a request's body after RoundTrip returns and
-// closes it when done (the RoundTripper contract), so the buffer may be
-// pooled again only once every attempt's sentBody is closed.
-type sentBody struct {
-	bytes.Reader
-	open   *atomic.Int32
-	closed atomic.Bool
+// bodyWrite tracks one attempt's sending of the buffered request body. A
+// Transport may go on reading a request's body after RoundTrip returns (the
+// RoundTripper contract: an upstream may answer before it has read it all),
+// so the buffer may be pooled again only once every attempt's request has
+// been written, which the Transport reports through WroteRequest.
+type bodyWrite struct {
+	trace httptrace.ClientTrace
+	open  *atomic.Int32
+	once  atomic.Bool
 }
 
-func (b *sentBody) Close() error {
-	if b.closed.CompareAndSwap(false, true) {
-		b.open.Add(-1)
+func (w *bodyWrite) done(httptrace.WroteRequestInfo) {
+	if w.once.CompareAndSwap(false, true) {
+		w.open.Add(-1)
 	}
-	return nil
 }
 
 // classify maps an upstream status to what it says about the endpoint and

@@ -64,7 +64,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	bodyBuf, err := h.bodies.readBody(r, c.Config.MaxBodyBytes)
-	var bodyOpen atomic.Int32 // attempts whose body a Transport still holds
+	var bodyOpen atomic.Int32 // attempts whose body a Transport may still read
 	releaseBody := func() {
 		// A body some Transport may still read is left to the garbage
 		// collector rather than handed to another request.
