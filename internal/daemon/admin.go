@@ -63,7 +63,7 @@ func (b *adminBackend) LastReload() *adminapi.Reload {
 	if r.At.IsZero() {
 		return nil
 	}
-	return &adminapi.Reload{At: r.At, OK: r.OK, Error: r.Err}
+	return &adminapi.Reload{At: r.At, Trigger: r.Trigger, OK: r.OK, Error: r.Err}
 }
 
 func (b *adminBackend) Ready() bool { return b.d.ready.Load() }

@@ -172,9 +172,11 @@ func upstream(t *testing.T, opts fakeupstream.Options) (*fakeupstream.Server, st
 
 func oneCluster(upURL string) string {
 	// watch = false: these tests reload by SIGHUP alone, and count on it.
+	// admin_socket = "": keep off the real /run/qccd/admin.sock.
 	return fmt.Sprintf(`[daemon]
 drain_timeout = "20s"
 watch = false
+admin_socket = ""
 
 [clusters.prod]
 listen = "127.0.0.1:0"
