@@ -19,14 +19,20 @@ import (
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == bench.ServeQccdArg {
-		return bench.ServeQccd(args[1:], stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case bench.ServeQccdArg:
+			return bench.ServeQccd(args[1:], stderr)
+		case bench.ServeGoProxyArg:
+			return bench.ServeGoProxy(args[1:], stderr)
+		}
 	}
 	fs := flag.NewFlagSet("qccbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg bench.Config
 	fs.StringVar(&cfg.Qccd, "qccd", "bin/qccd", "the qccd binary to measure")
 	fs.StringVar(&cfg.Nginx, "nginx", "/usr/sbin/nginx", "the nginx binary to compare with; empty to skip")
+	fs.BoolVar(&cfg.GoFloor, "go-floor", true, "add a row for net/http/httputil's bare ReverseProxy: what any proxy on net/http pays")
 	fs.IntVar(&cfg.Rounds, "rounds", 5, "rounds of every load, interleaved across targets")
 	fs.IntVar(&cfg.LatencyRequests, "latency-requests", 2000, "sequential requests per target per round")
 	fs.DurationVar(&cfg.ThroughputTime, "throughput-time", 2*time.Second, "concurrency-64 run per target per round")

@@ -20,6 +20,9 @@ import (
 type Config struct {
 	Qccd  string // the qccd binary
 	Nginx string // the nginx binary; empty skips nginx
+	// GoFloor adds a row for net/http/httputil's bare ReverseProxy, served
+	// by this program: what any proxy built on net/http pays.
+	GoFloor bool
 
 	Rounds          int           // rounds of every load, interleaved; default 5
 	LatencyRequests int           // sequential requests per target per round; default 2000
@@ -151,6 +154,9 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		for _, t := range fresh {
+			if t.name == "go-floor" {
+				continue // a reference for speed only; its memory is not the question
+			}
 			m, err := memory(ctx, t, cfg.SlowStreams)
 			if err != nil {
 				return fmt.Errorf("%s: slow streams: %w", t.name, err)
@@ -229,6 +235,13 @@ func startProxies(ctx context.Context, cfg Config, dir, upstream string) ([]*tar
 			return ts, err
 		}
 		ts = append(ts, &target{name: "nginx", addr: addr, proc: p})
+	}
+	if cfg.GoFloor {
+		p, addr, err := startGoProxy(ctx, dir, upstream)
+		if err != nil {
+			return ts, err
+		}
+		ts = append(ts, &target{name: "go-floor", addr: addr, proc: p})
 	}
 	p, addr, err := startQccd(ctx, cfg, dir, upstream)
 	if err != nil {

@@ -10,6 +10,9 @@ import (
 	"strings"
 )
 
+// execCommand is exec.Command, named for the children of this package.
+var execCommand = exec.Command
+
 // freeAddr returns a loopback address nobody listens on right now.
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
