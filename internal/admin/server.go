@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qcc-dev/qcc/internal/config"
+	"github.com/qcc-dev/qcc/internal/logging"
 )
 
 // shutdownGrace is how long a stopping admin server lets requests finish,
@@ -95,7 +95,7 @@ func (s *Server) Run(ctx context.Context) error {
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       time.Minute,
 			BaseContext:       func(net.Listener) context.Context { return ctx },
-			ErrorLog:          log.New(debugWriter{s.opts.Log}, "", 0),
+			ErrorLog:          logging.HTTPErrorLog(s.opts.Log, "admin"),
 		}
 		servers = append(servers, srv)
 		go func() { served <- srv.Serve(ln) }()
@@ -132,19 +132,4 @@ func (s *Server) Run(ctx context.Context) error {
 		<-served
 	}
 	return err
-}
-
-// debugWriter routes net/http's own error log into the structured log.
-type debugWriter struct{ log zerolog.Logger }
-
-func (w debugWriter) Write(p []byte) (int, error) {
-	w.log.Debug().Str("component", "admin").Msg(string(trimNewline(p)))
-	return len(p), nil
-}
-
-func trimNewline(p []byte) []byte {
-	if n := len(p); n > 0 && p[n-1] == '\n' {
-		return p[:n-1]
-	}
-	return p
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/qcc-dev/qcc/internal/logging"
 )
 
 // listener serves one cluster's address. The socket is bound before the
@@ -50,7 +51,7 @@ func (l *listener) run(ctx context.Context) error {
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		// No WriteTimeout: a stream may rightly last many minutes.
-		ErrorLog: log.New(zerologWriter{l.log}, "", 0),
+		ErrorLog: logging.HTTPErrorLog(l.log, "http"),
 	}
 	served := make(chan error, 1)
 	ln := l.ln
@@ -73,20 +74,4 @@ func (l *listener) run(ctx context.Context) error {
 	<-served
 	l.ln = nil
 	return err
-}
-
-// zerologWriter routes net/http's own error log (TLS noise, broken client
-// connections) into the structured log at debug level.
-type zerologWriter struct{ log zerolog.Logger }
-
-func (w zerologWriter) Write(p []byte) (int, error) {
-	w.log.Debug().Str("component", "http").Msg(string(trimNewline(p)))
-	return len(p), nil
-}
-
-func trimNewline(p []byte) []byte {
-	if n := len(p); n > 0 && p[n-1] == '\n' {
-		return p[:n-1]
-	}
-	return p
 }
