@@ -24,9 +24,10 @@ import (
 // reaches the host; its network is its own loopback.
 type guest struct {
 	t       *testing.T
-	pid     int       // the guest's systemd, as the host sees it
-	unshare *exec.Cmd // the unshare process that holds the namespaces
-	exited  chan error
+	pid     int           // the guest's systemd, as the host sees it
+	unshare *exec.Cmd     // the unshare process that holds the namespaces
+	exited  chan struct{} // closed once unshare has exited, after exitErr is set
+	exitErr error
 	cgroup  string // the cgroup2 directory made for the guest
 	console string // what systemd wrote to /dev/console
 }
@@ -68,7 +69,7 @@ func requireGuest(t *testing.T) {
 func bootGuest(t *testing.T, payload string) *guest {
 	t.Helper()
 	base := t.TempDir()
-	g := &guest{t: t, exited: make(chan error, 1), console: filepath.Join(base, "console.log")}
+	g := &guest{t: t, exited: make(chan struct{}), console: filepath.Join(base, "console.log")}
 	if err := os.WriteFile(g.console, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,10 @@ func bootGuest(t *testing.T, payload string) *guest {
 		os.Remove(g.cgroup)
 		t.Fatalf("unshare: %v", err)
 	}
-	go func() { g.exited <- g.unshare.Wait() }()
+	go func() {
+		g.exitErr = g.unshare.Wait()
+		close(g.exited)
+	}()
 	t.Cleanup(func() {
 		g.shutdown()
 		if t.Failed() {
@@ -130,9 +134,8 @@ func bootGuest(t *testing.T, payload string) *guest {
 			t.Fatalf("the guest's systemd did not start; boot script said:\n%s", out.String())
 		}
 		select {
-		case err := <-g.exited:
-			g.exited <- err
-			t.Fatalf("the guest exited while booting (%v):\n%s", err, out.String())
+		case <-g.exited:
+			t.Fatalf("the guest exited while booting (%v):\n%s", g.exitErr, out.String())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if pid := childOf(g.unshare.Process.Pid); pid != 0 {
@@ -239,7 +242,9 @@ func (g *guest) show(unit string, props ...string) map[string]string {
 // shutdown powers the guest off, and kills it when that does not work in
 // time. It then removes the guest's cgroup.
 func (g *guest) shutdown() {
-	if g.unshare.ProcessState == nil {
+	select {
+	case <-g.exited:
+	default:
 		if g.pid != 0 {
 			g.run(20*time.Second, "systemctl", "poweroff", "--no-block")
 		}

@@ -71,7 +71,7 @@ StartLimitIntervalSec=0
 
 [Service]
 LoadCredential=b-key:/etc/qcc/b.key
-WatchdogSec=5s
+WatchdogSec=8s
 TimeoutAbortSec=5s
 RestartSec=1s
 `
