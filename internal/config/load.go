@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -75,7 +76,7 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 
 	var tree map[string]any
 	if _, err := toml.Decode(string(data), &tree); err != nil {
-		return nil, &Error{Problems: []Problem{syntaxProblem(file, err)}}
+		return nil, &Error{Problems: []Problem{syntaxProblem(file, data, err)}}
 	}
 	d := &decoder{
 		file:  file,
@@ -103,10 +104,17 @@ func Parse(file string, data []byte, opts Options) (*Config, error) {
 }
 
 // syntaxProblem turns a toml error into a Problem at its line.
-func syntaxProblem(file string, err error) Problem {
+func syntaxProblem(file string, data []byte, err error) Problem {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
-		return Problem{File: file, Line: pe.Position.Line, Message: "TOML syntax: " + pe.Message}
+		line := pe.Position.Line
+		// The parser counts the newline it stopped at as the next line, so
+		// an error at the end of line 3 ("[clusters.x" with no "]") came out
+		// as line 4. The byte offset says where it really is.
+		if start := pe.Position.Start; start > 0 && start <= len(data) {
+			line = 1 + bytes.Count(data[:start], []byte("\n"))
+		}
+		return Problem{File: file, Line: line, Message: "TOML syntax: " + pe.Message}
 	}
 	return Problem{File: file, Message: fmt.Sprintf("TOML syntax: %v", err)}
 }
