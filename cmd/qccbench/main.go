@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,6 +33,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var cfg bench.Config
 	fs.StringVar(&cfg.Qccd, "qccd", "bin/qccd", "the qccd binary to measure")
 	fs.StringVar(&cfg.Nginx, "nginx", "/usr/sbin/nginx", "the nginx binary to compare with; empty to skip")
+	fs.Func("also", "NAME=PATH: another qccd binary to measure in the same run, e.g. a build from before a change (repeatable)", func(v string) error {
+		name, path, ok := strings.Cut(v, "=")
+		if !ok || name == "" || path == "" || name == "qccd" {
+			return fmt.Errorf("want NAME=PATH with a NAME other than qccd")
+		}
+		cfg.Others = append(cfg.Others, bench.Binary{Name: name, Path: path})
+		return nil
+	})
 	fs.BoolVar(&cfg.GoFloor, "go-floor", true, "add a row for net/http/httputil's bare ReverseProxy: what any proxy on net/http pays")
 	fs.IntVar(&cfg.Rounds, "rounds", 5, "rounds of every load, interleaved across targets")
 	fs.IntVar(&cfg.LatencyRequests, "latency-requests", 2000, "sequential requests per target per round")

@@ -20,6 +20,9 @@ import (
 type Config struct {
 	Qccd  string // the qccd binary
 	Nginx string // the nginx binary; empty skips nginx
+	// Others are more qccd binaries to measure beside Qccd, each a row of
+	// its own: builds before and after a change, in the same run.
+	Others []Binary
 	// GoFloor adds a row for net/http/httputil's bare ReverseProxy, served
 	// by this program: what any proxy built on net/http pays.
 	GoFloor bool
@@ -79,6 +82,9 @@ const (
 	slowEvents   = 11 // ten seconds: long enough to settle after they all arrive
 	slowDelay    = time.Second
 )
+
+// Binary is a qccd build to measure, by the name its row gets.
+type Binary struct{ Name, Path string }
 
 // target is one thing the loads hit.
 type target struct {
@@ -243,11 +249,14 @@ func startProxies(ctx context.Context, cfg Config, dir, upstream string) ([]*tar
 		}
 		ts = append(ts, &target{name: "go-floor", addr: addr, proc: p})
 	}
-	p, addr, err := startQccd(ctx, cfg, dir, upstream)
-	if err != nil {
-		return ts, err
+	for _, b := range append(slices.Clone(cfg.Others), Binary{"qccd", cfg.Qccd}) {
+		p, addr, err := startQccd(ctx, cfg, dir, upstream, b.Name, b.Path)
+		if err != nil {
+			return ts, err
+		}
+		ts = append(ts, &target{name: b.Name, addr: addr, proc: p})
 	}
-	return append(ts, &target{name: "qccd", addr: addr, proc: p}), nil
+	return ts, nil
 }
 
 func stopProxies(ts []*target) {

@@ -57,12 +57,12 @@ func Soak(ctx context.Context, cfg SoakConfig) error {
 	}
 	defer upB.stop()
 
-	p, addr, err := startQccd(ctx, Config{Qccd: cfg.Qccd}, dir, upA.addr)
+	p, addr, err := startQccd(ctx, Config{}, dir, upA.addr, "qccd", cfg.Qccd)
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	configPath := filepath.Join(dir, "clusters.toml")
+	configPath := filepath.Join(dir, "qccd.toml")
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()

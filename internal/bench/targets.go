@@ -49,9 +49,10 @@ weight   = %d
 `, logLevel, listen, upstream, weight)
 }
 
-// startQccd writes qccd's config into dir and runs the qccd binary, or,
-// with cfg.ProfileDir, this program's profiled qccd (see ServeQccd).
-func startQccd(ctx context.Context, cfg Config, dir, upstream string) (*process, string, error) {
+// startQccd writes a config for the qccd called name into dir and runs
+// bin with it, or, for the main qccd with cfg.ProfileDir set, this
+// program's profiled qccd (see ServeQccd).
+func startQccd(ctx context.Context, cfg Config, dir, upstream, name, bin string) (*process, string, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, "", err
@@ -60,12 +61,12 @@ func startQccd(ctx context.Context, cfg Config, dir, upstream string) (*process,
 	if cfg.RequestLog {
 		level = "info"
 	}
-	path := filepath.Join(dir, "clusters.toml")
+	path := filepath.Join(dir, name+".toml")
 	if err := os.WriteFile(path, []byte(qccdConfig(addr, upstream, level, 100)), 0o600); err != nil {
 		return nil, "", err
 	}
-	cmd := exec.Command(cfg.Qccd, "--config", path, "--log-format", "json")
-	if cfg.ProfileDir != "" {
+	cmd := exec.Command(bin, "--config", path, "--log-format", "json")
+	if cfg.ProfileDir != "" && name == "qccd" {
 		self, err := os.Executable()
 		if err != nil {
 			return nil, "", err
@@ -75,7 +76,7 @@ func startQccd(ctx context.Context, cfg Config, dir, upstream string) (*process,
 			"-allocsprofile", filepath.Join(cfg.ProfileDir, "allocs.pprof"))
 	}
 	cmd.Env = append(os.Environ(), "QCCBENCH_UPSTREAM_KEY="+benchKey)
-	p, err := start(ctx, "qccd", cmd, filepath.Join(dir, "qccd.log"), addr)
+	p, err := start(ctx, name, cmd, filepath.Join(dir, name+".log"), addr)
 	return p, addr, err
 }
 
