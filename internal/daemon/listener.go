@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -34,6 +35,10 @@ func bind(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
+// firstRequestGrace bounds how long a stopping listener waits for
+// connections it accepted to send their first request.
+const firstRequestGrace = 2 * time.Second
+
 // run serves until ctx ends, then drains: the socket stops accepting at
 // once, in-flight requests and streams get the drain timeout to finish, and
 // whatever is left is cut off.
@@ -46,12 +51,14 @@ func (l *listener) run(ctx context.Context) error {
 		}
 		l.ln = ln
 	}
+	var fresh freshConns
 	srv := &http.Server{
 		Handler:           l.handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		// No WriteTimeout: a stream may rightly last many minutes.
-		ErrorLog: logging.HTTPErrorLog(l.log, "http"),
+		ErrorLog:  logging.HTTPErrorLog(l.log, "http"),
+		ConnState: fresh.track,
 	}
 	served := make(chan error, 1)
 	ln := l.ln
@@ -63,15 +70,55 @@ func (l *listener) run(ctx context.Context) error {
 		return fmt.Errorf("cluster %s: serve %s: %w", l.cluster, l.addr, err)
 	case <-ctx.Done():
 	}
+	l.log.Info().Str("cluster", l.cluster).Str("listen", l.addr).Msg("listener draining")
+	// net/http's Shutdown closes, unanswered, a connection whose first
+	// request it reads after shutdown began. So stop accepting first, let
+	// the connections already accepted get their request in, and only then
+	// shut down, which waits for every request in flight.
+	ln.Close()
+	<-served
+	fresh.wait(firstRequestGrace)
+
 	drainCtx, cancel := context.WithTimeout(context.Background(), l.drain)
 	defer cancel()
-	l.log.Info().Str("cluster", l.cluster).Str("listen", l.addr).Msg("listener draining")
 	err := srv.Shutdown(drainCtx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		l.log.Warn().Str("cluster", l.cluster).Dur("drain_timeout", l.drain).Msg("drain timeout reached, closing remaining connections")
 		err = srv.Close()
 	}
-	<-served
 	l.ln = nil
 	return err
+}
+
+// freshConns tracks the connections that have not sent a request yet.
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (f *freshConns) track(c net.Conn, s http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s == http.StateNew {
+		if f.conns == nil {
+			f.conns = map[net.Conn]struct{}{}
+		}
+		f.conns[c] = struct{}{}
+		return
+	}
+	delete(f.conns, c)
+}
+
+// wait returns once no connection is fresh, or after grace.
+func (f *freshConns) wait(grace time.Duration) {
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) {
+		f.mu.Lock()
+		n := len(f.conns)
+		f.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
