@@ -55,7 +55,7 @@ func writeTable(w io.Writer, cfg Config, targets []*target, results map[string][
 		}
 		row += fmt.Sprintf(" %.0f |", rps(n))
 		switch {
-		case cfg.Fake:
+		case cfg.Fake || n == "go-floor":
 			row += " — | — | — |"
 		case n == "direct":
 			row += fmt.Sprintf(" (%s) | (%s) | %s |", us(med(n, t50)), us(med(n, t99)), spreadVerdict(results[n]))
