@@ -44,7 +44,8 @@ func isEventStream(h http.Header) bool {
 
 // relayStream copies an SSE body to the client event by event: every
 // complete event is written and flushed as soon as it is read, and a partial
-// one waits for its end. If the upstream breaks off, the partial event is
+// one waits for its end. The headers leave with the first event, or alone
+// after headerWait (see headerFlush). If the upstream breaks off, the partial event is
 // dropped and a well-formed error event takes its place, so the client never
 // parses half an event and always learns the stream failed.
 //
@@ -57,7 +58,8 @@ func relayStream(ctx context.Context, w http.ResponseWriter, body io.Reader, buf
 			flusher.Flush()
 		}
 	}
-	flush() // headers out now: the client's time to first byte is the upstream's
+	hf := startHeaderFlush(flush)
+	defer hf.settle()
 
 	pending := buf[:0]
 	framing := true
@@ -77,6 +79,7 @@ func relayStream(ctx context.Context, w http.ResponseWriter, body io.Reader, buf
 			end = sse.Boundary(pending)
 		}
 		if end > 0 {
+			hf.settle()
 			if _, werr := w.Write(pending[:end]); werr != nil {
 				return streamClientGone, "client write failed"
 			}
@@ -99,6 +102,7 @@ func relayStream(ctx context.Context, w http.ResponseWriter, body io.Reader, buf
 		if !errors.Is(err, io.EOF) {
 			reason = "upstream stream broke off: " + describe(err)
 		}
+		hf.settle()
 		if _, werr := w.Write(sse.ErrorEvent("api_error", "qccd: "+reason)); werr != nil {
 			return streamClientGone, "client write failed"
 		}
