@@ -21,11 +21,9 @@ type upstreamServer struct {
 func serveUpstream(fake bool) (*upstreamServer, error) {
 	var h http.Handler = Upstream{}
 	if fake {
-		h = fakeupstream.New(fakeupstream.Options{
-			Events:      streamEvents - 6, // the fake adds ping and five framing events
-			EventDelay:  streamDelay,
-			MaxRecorded: -1,
-		})
+		// No event delay: the fake makes a non-streaming reply take as
+		// long as its stream would, and only non-streaming loads run on it.
+		h = fakeupstream.New(fakeupstream.Options{MaxRecorded: -1})
 	}
 	return serveHandler(h)
 }
