@@ -32,6 +32,7 @@ func (d *Daemon) newStats(cfg *config.Config) {
 		Log:      d.log.With().Str("component", "stats").Logger(),
 		Observe:  d.metrics.Observe,
 	})
+	d.collector.Load()
 }
 
 // reloadState is the config's reload state for the metrics. The running

@@ -107,15 +107,23 @@ func (c *Collector) Submit(ev Event) bool {
 // was full.
 func (c *Collector) Dropped() int64 { return c.dropped.Load() }
 
-// Run loads the saved totals (on its first call), then counts events and
-// saves the totals every SaveEvery until ctx ends, when it counts what is
-// queued and saves once more. Saving never fails the component: a state
-// directory that cannot be written is logged and the counting goes on.
-func (c *Collector) Run(ctx context.Context) error {
+// Load reads the saved totals, once; later calls do nothing. The daemon
+// calls it before it reports ready, so that the first answer after a
+// restart already holds them; Run calls it too, for callers that do not.
+// It must not run concurrently with Run.
+func (c *Collector) Load() {
 	if !c.loaded {
 		c.loaded = true
 		c.load()
 	}
+}
+
+// Run loads the saved totals (see Load), then counts events and
+// saves the totals every SaveEvery until ctx ends, when it counts what is
+// queued and saves once more. Saving never fails the component: a state
+// directory that cannot be written is logged and the counting goes on.
+func (c *Collector) Run(ctx context.Context) error {
+	c.Load()
 	tick := time.NewTicker(c.opts.SaveEvery)
 	defer tick.Stop()
 	for {
