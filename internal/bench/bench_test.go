@@ -56,8 +56,10 @@ func TestFlatness(t *testing.T) {
 		flat = append(flat, procStat{RSSKB: 21000, Threads: 10, FDs: 68})
 	}
 	leaky := make([]procStat, 0, 13)
+	goLeak := make([]procStat, 0, 13)
 	for i := range 13 {
 		leaky = append(leaky, procStat{RSSKB: 21000, Threads: 10, FDs: 68 + 40*i})
+		goLeak = append(goLeak, procStat{RSSKB: 21000, Threads: 10, FDs: 68, Goroutines: 80 + 50*i})
 	}
 	for _, tc := range []struct {
 		name    string
@@ -67,6 +69,7 @@ func TestFlatness(t *testing.T) {
 		{"flat after warm-up", flat, ""},
 		{"too short to judge", leaky[:3], ""},
 		{"leaking fds", leaky, "open fds grew"},
+		{"leaking goroutines", goLeak, "goroutines grew"},
 	} {
 		got := strings.Join(flatness(tc.samples), "; ")
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {

@@ -98,9 +98,10 @@ func (p *process) stop() {
 // procStat is what /proc says about one process, or a process and its
 // children summed (nginx's master and workers).
 type procStat struct {
-	RSSKB   int64 // VmRSS
-	Threads int
-	FDs     int
+	RSSKB      int64 // VmRSS
+	Threads    int
+	FDs        int
+	Goroutines int // from qccd's /metrics; the soak fills it in
 }
 
 // stat reads pid's VmRSS and thread count from /proc/PID/status and counts

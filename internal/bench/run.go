@@ -256,7 +256,7 @@ func startProxies(ctx context.Context, cfg Config, dir, upstream string) ([]*tar
 		ts = append(ts, &target{name: "go-floor", addr: addr, proc: p})
 	}
 	for _, b := range append(slices.Clone(cfg.Others), Binary{"qccd", cfg.Qccd}) {
-		p, addr, err := startQccd(ctx, cfg, dir, upstream, b.Name, b.Path)
+		p, addr, err := startQccd(ctx, cfg, dir, upstream, b.Name, b.Path, "")
 		if err != nil {
 			return ts, err
 		}

@@ -27,7 +27,8 @@ type SoakConfig struct {
 // requests, short streams, long slow streams, and connections that close
 // after every few requests. Every interval it rewrites the config (adding
 // or removing a second endpoint, so transports and balancers are rebuilt),
-// sends SIGHUP, and prints qccd's RSS, threads and open descriptors. It
+// sends SIGHUP, and prints qccd's RSS, goroutines (go_goroutines from the
+// admin API's /metrics), threads and open descriptors. It
 // fails when a request fails or when a figure did not stay flat.
 func Soak(ctx context.Context, cfg SoakConfig) error {
 	if cfg.Duration <= 0 {
@@ -57,12 +58,17 @@ func Soak(ctx context.Context, cfg SoakConfig) error {
 	}
 	defer upB.stop()
 
-	p, addr, err := startQccd(ctx, Config{}, dir, upA.addr, "qccd", cfg.Qccd)
+	admin, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	p, addr, err := startQccd(ctx, Config{}, dir, upA.addr, "qccd", cfg.Qccd, admin)
 	if err != nil {
 		return err
 	}
 	defer p.stop()
 	configPath := filepath.Join(dir, "qccd.toml")
+	state := filepath.Join(dir, "qccd.state")
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
@@ -71,7 +77,7 @@ func Soak(ctx context.Context, cfg SoakConfig) error {
 	runSoakLoad(loadCtx, &wg, addr, &st)
 
 	fmt.Fprintf(cfg.Out, "soaking qccd (pid %d) for %s: reload and sample every %s\n", p.pid(), cfg.Duration, cfg.Interval)
-	fmt.Fprintln(cfg.Out, "elapsed  rss_kb  threads  fds  requests  streams  errors  reloads")
+	fmt.Fprintln(cfg.Out, "elapsed  rss_kb  goroutines  threads  fds  requests  streams  errors  reloads")
 	var samples []procStat
 	start := time.Now()
 	tick := time.NewTicker(cfg.Interval)
@@ -87,7 +93,8 @@ func Soak(ctx context.Context, cfg SoakConfig) error {
 		}
 		reloads++
 		withB := reloads%2 == 1
-		if err := os.WriteFile(configPath, []byte(soakConfig(addr, upA.addr, upB.addr, withB, reloads)), 0o600); err != nil {
+		settings := qccdSettings{listen: addr, upstream: upA.addr, logLevel: "warn", weight: 50 + reloads%2*50, stateDir: state, adminListen: admin}
+		if err := os.WriteFile(configPath, []byte(soakConfig(settings, upB.addr, withB)), 0o600); err != nil {
 			return err
 		}
 		if err := p.signal(syscall.SIGHUP); err != nil {
@@ -97,9 +104,12 @@ func Soak(ctx context.Context, cfg SoakConfig) error {
 		if err != nil {
 			return err
 		}
+		if s.Goroutines, err = goroutines(ctx, admin); err != nil {
+			return err
+		}
 		samples = append(samples, s)
-		fmt.Fprintf(cfg.Out, "%7s  %6d  %7d  %3d  %8d  %7d  %6d  %7d\n", time.Since(start).Round(time.Second),
-			s.RSSKB, s.Threads, s.FDs, st.requests.Load(), st.streams.Load(), st.errors.Load(), reloads)
+		fmt.Fprintf(cfg.Out, "%7s  %6d  %10d  %7d  %3d  %8d  %7d  %6d  %7d\n", time.Since(start).Round(time.Second),
+			s.RSSKB, s.Goroutines, s.Threads, s.FDs, st.requests.Load(), st.streams.Load(), st.errors.Load(), reloads)
 	}
 	stopLoad()
 	wg.Wait()
@@ -115,24 +125,24 @@ func Soak(ctx context.Context, cfg SoakConfig) error {
 	if len(problems) > 0 {
 		return errors.New("soak failed: " + strings.Join(problems, "; "))
 	}
-	fmt.Fprintf(cfg.Out, "soak passed: %d requests, %d streams, %d reloads, 0 errors; RSS, threads and fds flat\n",
+	fmt.Fprintf(cfg.Out, "soak passed: %d requests, %d streams, %d reloads, 0 errors; RSS, goroutines, threads and fds flat\n",
 		st.requests.Load(), st.streams.Load(), reloads)
 	return nil
 }
 
-// soakConfig is the config of reload n: weights change every time, and the
-// second endpoint comes and goes.
-func soakConfig(listen, a, b string, withB bool, n int) string {
-	s := qccdConfig(listen, a, "warn", 50+n%2*50)
+// soakConfig is the config of one reload: the weight in s changes every
+// time, and the second endpoint, at b, comes and goes.
+func soakConfig(s qccdSettings, b string, withB bool) string {
+	cfg := qccdConfig(s)
 	if withB {
-		s += fmt.Sprintf(`
+		cfg += fmt.Sprintf(`
 [[clusters.bench.endpoints]]
 name     = "second"
 base_url = "http://%s"
 api_key  = "env:QCCBENCH_UPSTREAM_KEY"
 `, b)
 	}
-	return s
+	return cfg
 }
 
 // flatness compares the last third of the samples with the first third
@@ -160,6 +170,7 @@ func flatness(samples []procStat) []string {
 		}
 	}
 	check("RSS (KB)", func(p procStat) int64 { return p.RSSKB }, 1.5, 4096)
+	check("goroutines", func(p procStat) int64 { return int64(p.Goroutines) }, 1.5, 16)
 	check("threads", func(p procStat) int64 { return int64(p.Threads) }, 1.5, 4)
 	check("open fds", func(p procStat) int64 { return int64(p.FDs) }, 1.2, 16)
 	return out
