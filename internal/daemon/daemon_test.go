@@ -1,8 +1,9 @@
 package daemon_test
 
 import (
+	"github.com/qcc-dev/qcc/internal/testutil"
+
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -78,24 +78,7 @@ type instance struct {
 	done   chan error
 	addrs  map[string]string
 	reload chan os.Signal
-	logs   *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs   *testutil.LogBuffer
 }
 
 func writeConfig(t *testing.T, path, text string) {
@@ -108,7 +91,7 @@ func writeConfig(t *testing.T, path, text string) {
 func start(t *testing.T, cfgText string) *instance {
 	t.Helper()
 	in := &instance{t: t, cfg: filepath.Join(t.TempDir(), "clusters.toml"), done: make(chan error, 1),
-		reload: make(chan os.Signal, 1), logs: &lockedBuffer{}}
+		reload: make(chan os.Signal, 1), logs: &testutil.LogBuffer{}}
 	writeConfig(t, in.cfg, cfgText)
 	ready := make(chan map[string]string, 1)
 	ctx, cancel := context.WithCancel(context.Background())

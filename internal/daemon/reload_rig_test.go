@@ -1,6 +1,8 @@
 package daemon_test
 
 import (
+	"github.com/qcc-dev/qcc/internal/testutil"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,14 +29,14 @@ type reloadRig struct {
 	d      *daemon.Daemon
 	path   string
 	addrs  map[string]string // as bound at start
-	logs   *lockedBuffer
+	logs   *testutil.LogBuffer
 	reload chan os.Signal
 }
 
 // startRig runs qccd on the config file at path, which must exist.
 func startRig(t *testing.T, path string) *reloadRig {
 	t.Helper()
-	r := &reloadRig{path: path, logs: &lockedBuffer{}, reload: make(chan os.Signal, 1)}
+	r := &reloadRig{path: path, logs: &testutil.LogBuffer{}, reload: make(chan os.Signal, 1)}
 	started := make(chan *daemon.Daemon, 1)
 	ready := make(chan map[string]string, 1)
 	done := make(chan error, 1)

@@ -1,6 +1,8 @@
 package stats_test
 
 import (
+	"github.com/qcc-dev/qcc/internal/testutil"
+
 	"context"
 	"encoding/json"
 	"os"
@@ -156,7 +158,7 @@ func TestCorruptStateIsMovedAside(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			var logs logBuffer
+			var logs testutil.LogBuffer
 			c := stats.New(stats.Options{StateDir: dir, Log: zerolog.New(&logs)})
 			stop := run(t, c)
 			c.Submit(sampleEvents()[0])
@@ -210,7 +212,7 @@ func TestUnwritableStateDirIsNotFatal(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
+	var logs testutil.LogBuffer
 	c := stats.New(stats.Options{StateDir: filepath.Join(file, "qccd"), SaveEvery: time.Millisecond, Log: zerolog.New(&logs)})
 	stop := run(t, c)
 	for i := range 5 {

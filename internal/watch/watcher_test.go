@@ -1,7 +1,8 @@
 package watch
 
 import (
-	"bytes"
+	"github.com/qcc-dev/qcc/internal/testutil"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -101,28 +102,11 @@ func (r *recorder) quiet(t *testing.T, d time.Duration) {
 	}
 }
 
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // rig is one running Watcher on a file.
 type rig struct {
 	*recorder
 	w    *Watcher
-	logs *logBuffer
+	logs *testutil.LogBuffer
 	stop func() error
 }
 
@@ -135,7 +119,7 @@ func digest(s string) string {
 // stops it when the test ends.
 func run(t *testing.T, path, initial string, configure func(*Options, *Watcher)) *rig {
 	t.Helper()
-	r := &rig{recorder: &recorder{seen: make(chan struct{}, 1)}, logs: &logBuffer{}}
+	r := &rig{recorder: &recorder{seen: make(chan struct{}, 1)}, logs: &testutil.LogBuffer{}}
 	if initial != "" {
 		r.runs(initial)
 	}

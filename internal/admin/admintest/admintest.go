@@ -3,7 +3,8 @@
 package admintest
 
 import (
-	"bytes"
+	"github.com/qcc-dev/qcc/internal/testutil"
+
 	"context"
 	"fmt"
 	"io"
@@ -12,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +34,7 @@ type Daemon struct {
 	// Addrs is each cluster's bound address.
 	Addrs map[string]string
 
-	logs   *lockedBuffer
+	logs   *testutil.LogBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -46,7 +46,7 @@ func Start(t testing.TB, config string) *Daemon {
 	t.Helper()
 	d := &Daemon{
 		ConfigPath: filepath.Join(t.TempDir(), "clusters.toml"),
-		logs:       &lockedBuffer{},
+		logs:       &testutil.LogBuffer{},
 		done:       make(chan error, 1),
 	}
 	if err := os.WriteFile(d.ConfigPath, []byte(config), 0o600); err != nil {
@@ -167,21 +167,4 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
