@@ -114,13 +114,12 @@ func (p prober) Probe(ctx context.Context, ep *endpoint.Endpoint) (adminapi.Prob
 // rig is an admin server over a real unix socket, and optionally TCP, in
 // front of a real snapshot.
 type rig struct {
-	t       *testing.T
-	daemon  *daemon
-	socket  string
-	tcp     string
-	unix    *http.Client
-	client  *adminapi.Client
-	metrics http.Handler
+	t      *testing.T
+	daemon *daemon
+	socket string
+	tcp    string
+	unix   *http.Client
+	client *adminapi.Client
 }
 
 type rigOptions struct {

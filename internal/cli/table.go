@@ -45,15 +45,6 @@ type table struct {
 
 func newTable(header ...string) *table { return &table{header: header} }
 
-// row adds a row of plain cells.
-func (t *table) row(cells ...string) {
-	r := make([]cell, len(cells))
-	for i, c := range cells {
-		r[i] = cell{text: c}
-	}
-	t.rows = append(t.rows, r)
-}
-
 // rowCells adds a row whose cells may be coloured.
 func (t *table) rowCells(cells ...cell) { t.rows = append(t.rows, cells) }
 

@@ -82,11 +82,6 @@ func (t *table) errorf(key, format string, args ...any) {
 	t.d.problemf(line, "%s", t.prefix(fmt.Sprintf(format, args...)))
 }
 
-// warnf records a warning the way errorf records a problem.
-func (t *table) warnf(key, format string, args ...any) {
-	t.d.warnf(t.lineOf(key), "%s", t.prefix(fmt.Sprintf(format, args...)))
-}
-
 func (t *table) prefix(msg string) string {
 	if t.name == "" {
 		return msg

@@ -103,9 +103,8 @@ func TestHealthyAfter(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := NewState(nil)
 			s.Report(t0, checkPolicy, Result{Outcome: Overloaded, Reason: "529"})
-			now := t0
 			for _, step := range tt.steps {
-				now = s.CooldownUntil()
+				now := s.CooldownUntil()
 				switch step {
 				case 'h':
 					halfOpenWith(t, s, now, checkPolicy, Result{Outcome: Success})

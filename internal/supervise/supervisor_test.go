@@ -120,7 +120,7 @@ func TestRestartsFailedComponent(t *testing.T) {
 			name: "runtime panic",
 			fail: func() error {
 				var m map[string]int
-				m["x"] = 1
+				m["x"] = 1 //lint:ignore SA5000 the runtime panic is the point
 				return nil
 			},
 			wantMsg: "component panicked",
