@@ -25,6 +25,9 @@ Try, in another terminal:
 
   ANTHROPIC_BASE_URL=http://127.0.0.1:7860 ANTHROPIC_API_KEY=demo claude -p "hello"
 
+  bin/qcc status --admin /tmp/qccd-demo/admin.sock     # what is healthy
+  open http://127.0.0.1:7870/                           # the live dashboard
+
 (the fake upstreams echo your message back; point a real cluster at api.anthropic.com
  in /etc/qcc/clusters.toml to use Claude for real). Ctrl-C stops everything.
 
