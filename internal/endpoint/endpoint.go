@@ -93,8 +93,13 @@ func (e *Endpoint) WeightMilli() int64 {
 // SetCredentials puts the endpoint's own credential into h as its auth mode
 // says; passthrough endpoints have none, and h is left alone.
 func (e *Endpoint) SetCredentials(h http.Header) {
-	key := e.Config.APIKey.Value()
-	switch e.Config.Auth {
+	PutCredentials(h, e.Config.Auth, e.Config.APIKey.Value())
+}
+
+// PutCredentials puts key into h as auth says. It is the one place that
+// knows what each auth mode sends, for the proxy and the health checks alike.
+func PutCredentials(h http.Header, auth config.AuthMode, key string) {
+	switch auth {
 	case config.AuthAPIKey:
 		h["X-Api-Key"] = []string{key}
 	case config.AuthBearer:

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/qcc-dev/qcc/internal/config"
+	"github.com/qcc-dev/qcc/internal/endpoint"
 )
 
 // hopByHop are the headers that describe one connection rather than the
@@ -61,15 +62,7 @@ func outboundHeader(in http.Header, auth config.AuthMode, key string) http.Heade
 		}
 		out[k] = v
 	}
-	switch auth {
-	case config.AuthAPIKey:
-		out["X-Api-Key"] = []string{key}
-	case config.AuthBearer:
-		out["Authorization"] = []string{"Bearer " + key}
-	case config.AuthBoth:
-		out["X-Api-Key"] = []string{key}
-		out["Authorization"] = []string{"Bearer " + key}
-	}
+	endpoint.PutCredentials(out, auth, key)
 	if _, ok := out["User-Agent"]; !ok {
 		// Without this net/http would announce itself; the request is the client's.
 		out["User-Agent"] = []string{""}
