@@ -106,7 +106,8 @@ chaos:
 # fixed in Go 1.27). A count never arms that deadline.
 FUZZTIME ?= 500000x
 FUZZ_TARGETS := internal/config:FuzzParse internal/proxy:FuzzHeaderPolicy \
-	internal/sse:FuzzBoundary internal/sse:FuzzTracker internal/affinity:FuzzKey
+	internal/sse:FuzzBoundary internal/sse:FuzzTracker internal/sse:FuzzUsage \
+	internal/affinity:FuzzKey
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \

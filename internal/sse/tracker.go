@@ -26,8 +26,9 @@ type Tracker struct {
 // that [Boundary] returned. Bytes after the last blank line belong to an
 // event that has not ended and are ignored.
 //
-// Only message_start, message_delta and error events are decoded; every
-// other event costs one comparison of its name and no allocation.
+// Only message_start, message_delta and error events are read, the first
+// two by a scan that does not allocate (see JSONUsage); every other event
+// costs one comparison of its name.
 func (t *Tracker) Observe(events []byte) {
 	var (
 		name, data []byte
@@ -78,25 +79,17 @@ func (t *Tracker) dispatch(name, data []byte) {
 	}
 	switch string(name) {
 	case "message_start":
-		var ev struct {
-			Message struct {
-				Usage usageJSON `json:"usage"`
-			} `json:"message"`
-		}
-		if json.Unmarshal(data, &ev) == nil {
+		if w, ok := startUsage(data); ok {
 			// A new message starts a new count.
 			t.usage = Usage{}
-			ev.Message.Usage.mergeInto(&t.usage)
+			w.mergeInto(&t.usage)
 		}
 	case "message_delta":
 		// The counts in message_delta are cumulative totals for the whole
 		// message: the latest value replaces the earlier one. Counts it
 		// omits keep the value message_start reported.
-		var ev struct {
-			Usage usageJSON `json:"usage"`
-		}
-		if json.Unmarshal(data, &ev) == nil {
-			ev.Usage.mergeInto(&t.usage)
+		if w, ok := deltaUsage(data); ok {
+			w.mergeInto(&t.usage)
 		}
 	case "message_stop":
 		t.stopped = true
