@@ -55,11 +55,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	log, err := logging.New(logging.Options{Level: *logLevel, Format: *logFormat, Stderr: stderr})
+	log, closeLog, err := logging.New(logging.Options{Level: *logLevel, Format: *logFormat, Stderr: stderr})
 	if err != nil {
 		fmt.Fprintln(stderr, "qccd:", err)
 		return 2
 	}
+	defer closeLog()
 	// systemd counts a death by SIGPIPE as a clean exit and would not
 	// restart the service; a write to a vanished client is just an error.
 	signal.Ignore(syscall.SIGPIPE)

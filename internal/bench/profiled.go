@@ -29,11 +29,12 @@ func ServeQccd(args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	log, err := logging.New(logging.Options{Format: "json", Stderr: stderr})
+	log, closeLog, err := logging.New(logging.Options{Format: "json", Stderr: stderr})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	defer closeLog()
 	cpu, err := os.Create(*cpuPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)

@@ -51,18 +51,21 @@ func ParseLevel(s string) (zerolog.Level, error) {
 	return zerolog.NoLevel, fmt.Errorf("unknown log level %q: want debug, info, warn or error", s)
 }
 
-// New returns a logger configured by opts.
-func New(opts Options) (zerolog.Logger, error) {
+// New returns a logger configured by opts, and the function that closes
+// it. The logger's lines are written by a goroutine of its own (see
+// asyncWriter); close writes what is still queued and stops it, so call it
+// after the last line. Lines logged after close are written directly.
+func New(opts Options) (log zerolog.Logger, close func(), err error) {
 	return build(opts, time.Now, journalSocket)
 }
 
 // build is New with its clock and journald socket made explicit for tests.
-func build(opts Options, now func() time.Time, socket string) (zerolog.Logger, error) {
+func build(opts Options, now func() time.Time, socket string) (zerolog.Logger, func(), error) {
 	level := zerolog.InfoLevel
 	if opts.Level != "" {
 		var err error
 		if level, err = ParseLevel(opts.Level); err != nil {
-			return zerolog.Nop(), err
+			return zerolog.Nop(), nil, err
 		}
 	}
 	stderr := opts.Stderr
@@ -84,15 +87,21 @@ func build(opts Options, now func() time.Time, socket string) (zerolog.Logger, e
 	case "journal":
 		jw, err := newJournalWriter(socket, stderr)
 		if err != nil {
-			return zerolog.Nop(), err
+			return zerolog.Nop(), nil, err
 		}
 		w = jw
 	default:
-		return zerolog.Nop(), fmt.Errorf("unknown log format %q: want auto, json, console or journal", opts.Format)
+		return zerolog.Nop(), nil, fmt.Errorf("unknown log format %q: want auto, json, console or journal", opts.Format)
 	}
 
-	l := zerolog.New(w).Level(level)
-	if _, ok := w.(*journalWriter); !ok {
+	// Only JSON lines straight to stderr may be joined into one write:
+	// journald takes an entry per datagram, and the console writer
+	// reformats one event per Write.
+	_, isJournal := w.(*journalWriter)
+	_, isConsole := w.(zerolog.ConsoleWriter)
+	aw := newAsyncWriter(w, !isJournal && !isConsole)
+	l := zerolog.New(aw).Level(level)
+	if !isJournal {
 		// journald stamps entries itself. A hook rather than
 		// Context.Timestamp because the latter formats with the global
 		// zerolog.TimeFieldFormat.
@@ -103,7 +112,7 @@ func build(opts Options, now func() time.Time, socket string) (zerolog.Logger, e
 	if journalErr != nil {
 		l.Warn().Err(journalErr).Msg("stderr is the journal but journald's socket is unusable; logging JSON instead")
 	}
-	return l, nil
+	return l, func() { _ = aw.Close() }, nil
 }
 
 // autoWriter picks the destination for the auto format. Its error is only

@@ -24,7 +24,7 @@ func fixedClock() time.Time {
 
 func TestJSONOutput(t *testing.T) {
 	var out bytes.Buffer
-	log, err := build(Options{Level: "debug", Format: "json", Stderr: &out}, fixedClock, "")
+	log, closeLog, err := build(Options{Level: "debug", Format: "json", Stderr: &out}, fixedClock, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,6 +33,7 @@ func TestJSONOutput(t *testing.T) {
 		Err(errors.New("upstream overloaded")).Msg("attempt failed")
 	log.Debug().Dict("upstream", zerolog.Dict().Str("host", "api.anthropic.com").Int("port", 443)).Msg("dialing")
 	log.Error().Durs("attempts", []time.Duration{250 * time.Millisecond, 2 * time.Second}).Msg("all endpoints failed")
+	closeLog()
 
 	golden := filepath.Join("testdata", "json.golden")
 	if *update {
@@ -63,7 +64,7 @@ func TestLevelFiltering(t *testing.T) {
 	for _, tc := range tests {
 		t.Run("level="+tc.level, func(t *testing.T) {
 			var out bytes.Buffer
-			log, err := New(Options{Level: tc.level, Format: "json", Stderr: &out})
+			log, closeLog, err := New(Options{Level: tc.level, Format: "json", Stderr: &out})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,6 +73,7 @@ func TestLevelFiltering(t *testing.T) {
 			log.Info().Msg("info")
 			log.Warn().Msg("warn")
 			log.Error().Msg("error")
+			closeLog()
 
 			var got []string
 			for line := range strings.Lines(out.String()) {
@@ -115,7 +117,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{Level: "verbose", Stderr: &bytes.Buffer{}},
 		{Format: "text", Stderr: &bytes.Buffer{}},
 	} {
-		if _, err := New(opts); err == nil {
+		if _, _, err := New(opts); err == nil {
 			t.Errorf("New(%+v) succeeded", opts)
 		}
 	}
@@ -124,11 +126,12 @@ func TestNewRejectsBadOptions(t *testing.T) {
 func TestConsoleFormat(t *testing.T) {
 	var out bytes.Buffer
 	local := func() time.Time { return time.Date(2026, 3, 14, 12, 34, 56, 789_000_000, time.Local) }
-	log, err := build(Options{Format: "console", Stderr: &out}, local, "")
+	log, closeLog, err := build(Options{Format: "console", Stderr: &out}, local, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	log.Info().Str("cluster", "prod").Msg("listening")
+	closeLog()
 	got := out.String()
 	for _, want := range []string{"12:34:56.789", "INF", "listening", "cluster=prod"} {
 		if !strings.Contains(got, want) {
@@ -143,11 +146,12 @@ func TestConsoleFormat(t *testing.T) {
 func TestAutoFormat(t *testing.T) {
 	t.Run("buffer gets JSON", func(t *testing.T) {
 		var out bytes.Buffer
-		log, err := New(Options{Stderr: &out})
+		log, closeLog, err := New(Options{Stderr: &out})
 		if err != nil {
 			t.Fatal(err)
 		}
 		log.Info().Msg("hello")
+		closeLog()
 		if !strings.HasPrefix(out.String(), `{"level":"info"`) {
 			t.Errorf("auto format to a buffer wrote %q, want JSON", out.String())
 		}
@@ -160,10 +164,11 @@ func TestAutoFormat(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Setenv("JOURNAL_STREAM", journalStream(st))
-		log, err := build(Options{}, fixedClock, path)
+		log, closeLog, err := build(Options{}, fixedClock, path)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer closeLog()
 		log.Info().Str("cluster", "prod").Msg("ready")
 		got := readEntry(t, conn)
 		want := "PRIORITY=6 SYSLOG_IDENTIFIER=qccd MESSAGE=ready CLUSTER=prod"
