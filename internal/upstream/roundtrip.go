@@ -72,3 +72,13 @@ func rewind(req *http.Request) (*http.Request, error) {
 	r.Body = b
 	return &r, nil
 }
+
+// idempotent reports whether sending req twice does no harm, by net/http's
+// rule: a safe method, or an idempotency key the server deduplicates by.
+func idempotent(req *http.Request) bool {
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return req.Header.Get("Idempotency-Key") != "" || req.Header.Get("X-Idempotency-Key") != ""
+}

@@ -10,9 +10,11 @@
 // buffers are pooled and held only while a request is being written.
 //
 // With no goroutine watching idle connections, a server's close of one is
-// noticed when it is checked out (a non-blocking peek at the socket), and a
-// close that races the request is retried once on a fresh connection when the
-// request can be replayed: a nil body, http.NoBody, or GetBody set.
+// noticed when it is checked out (a non-blocking peek at the socket). A close
+// that races the request is retried once on a fresh connection when the
+// request can be replayed (a nil body, http.NoBody, or GetBody set) and,
+// if the server may have read it, doing it twice is harmless (net/http's
+// rule: GET, HEAD, OPTIONS, TRACE, or an Idempotency-Key header).
 //
 // Left out on purpose, because qccd does not need it:
 //   - HTTP/2. NextProtos is forced to http/1.1. Every qccd upstream speaks
@@ -231,9 +233,14 @@ func (t *Transport) exchange(ctx context.Context, c *conn, rt *roundTrip, last b
 		_ = c.nc.SetReadDeadline(time.Now().Add(d))
 	}
 	if _, err := c.br.Peek(1); err != nil {
-		// Nothing came back: on a reused connection that is the server
-		// having closed it while idle, and the request was never seen.
-		stale := c.reused && (err == io.EOF || errors.Is(err, syscall.ECONNRESET))
+		// Nothing came back on a reused connection: the server closed it
+		// while idle (and the idle check at checkout just missed it), or
+		// it read the request and then failed. Only the first is safe to
+		// repeat for a POST, and the two cannot be told apart: as net/http
+		// does, a written request is sent again only when doing it twice
+		// is harmless. Anything else is the caller's to decide (qccd's
+		// proxy counts it as a failed attempt and may try another endpoint).
+		stale := c.reused && idempotent(rt.req) && (err == io.EOF || errors.Is(err, syscall.ECONNRESET))
 		return nil, stale, readError(err)
 	}
 	if resp, err = readResponse(c.br, rt.req); err != nil {
