@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"crypto/sha256"
-	"net/http"
 	"sync"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/qcc-dev/qcc/internal/balance"
 	"github.com/qcc-dev/qcc/internal/config"
 	"github.com/qcc-dev/qcc/internal/endpoint"
+	"github.com/qcc-dev/qcc/internal/upstream"
 )
 
 // Registry carries what qccd has learned across snapshots: each endpoint's
@@ -25,7 +25,7 @@ type Registry struct {
 
 type carried struct {
 	state     *endpoint.State
-	transport *http.Transport
+	transport *upstream.Transport
 	dialing   transportKey // the settings transport was built with
 }
 
@@ -105,7 +105,7 @@ func (r *Registry) Build(cfg *config.Config, now time.Time) (*Snapshot, error) {
 		snap.byName[cc.Name] = c
 	}
 
-	var stale []*http.Transport
+	var stale []*upstream.Transport
 	for id, k := range r.carried {
 		if n, ok := carriedNext[id]; !ok || n.transport != k.transport {
 			stale = append(stale, k.transport)

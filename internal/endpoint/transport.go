@@ -1,37 +1,36 @@
 package endpoint
 
 import (
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/qcc-dev/qcc/internal/config"
+	"github.com/qcc-dev/qcc/internal/upstream"
 )
 
 // NewTransport builds the connection pool for one endpoint. Each endpoint
 // has its own, so one upstream's failures never close another's connections
 // and the pool's limits apply per upstream.
-func NewTransport(cfg config.Endpoint) *http.Transport {
-	dialer := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
+//
+// It is package upstream's HTTP/1.1 transport rather than net/http's: the
+// request's goroutine writes the request and reads the response itself, so
+// a request makes no hand-offs to a connection's read and write loops, and
+// an open stream holds no goroutines of its own (docs/performance.md). An
+// endpoint reached through HTTPS_PROXY or HTTP_PROXY goes through
+// net/http's Transport, which knows how to use a proxy.
+func NewTransport(cfg config.Endpoint) *upstream.Transport {
+	return upstream.New(upstream.Options{
+		DialTimeout:           cfg.DialTimeout,
+		KeepAlive:             30 * time.Second,
 		TLSHandshakeTimeout:   cfg.TLSHandshakeTimeout,
 		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
-		ExpectContinueTimeout: time.Second,
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConns:          0, // bounded per host below
-		MaxIdleConnsPerHost:   256,
-		// The client's Accept-Encoding passes through; qccd must not add its
-		// own and transparently decompress, or it would change the response.
-		DisableCompression: true,
-		// 4 KiB each way, net/http's default, said out loud: an SSE event is
-		// ~100 bytes and a request body larger than the buffer is written
-		// straight through, so bigger buffers only add memory to every
-		// connection a long stream holds open (measured in
-		// docs/performance.md: live heap 60 -> 36 KB per idle stream).
-		ReadBufferSize:  4 << 10,
-		WriteBufferSize: 4 << 10,
-	}
+		IdleTimeout:           90 * time.Second,
+		MaxIdle:               256,
+		// Room for the API's response headers (~1.2 KB with its rate-limit
+		// headers) in one read; an SSE event is ~100 bytes. A larger buffer
+		// would only add memory to every connection a long stream holds
+		// open.
+		ReadBufferSize: 2 << 10,
+		Proxy:          http.ProxyFromEnvironment,
+	})
 }

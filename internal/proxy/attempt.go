@@ -42,12 +42,14 @@ func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body [
 	if body != nil {
 		out.ContentLength = int64(len(body))
 		// A NopCloser around a bytes.Reader is a body net/http knows to be
-		// in memory, so it writes the headers and the body in one go. Any
-		// other type makes it flush the headers on their own and copy the
-		// body through a fresh 32 KB buffer: a syscall and an allocation
-		// per request. Which is why the end of the write is learnt from a
-		// trace, not from Close.
+		// in memory (the fallback through an HTTP proxy is net/http's
+		// Transport), so it writes the headers and the body in one go.
+		// GetBody lets the transport send it again on a fresh connection
+		// when a pooled one turns out to have been closed by the upstream.
 		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		// A Transport may go on reading the body after RoundTrip returns,
+		// so the end of the write is learnt from a trace, not from Close.
 		w := &bodyWrite{open: open}
 		w.trace.WroteRequest = w.done
 		open.Add(1)
