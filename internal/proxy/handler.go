@@ -88,6 +88,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = *bodyBuf
 	}
 
+	ep, resp := h.forward(w, r, c, body, &bodyOpen, &rec)
+	if resp == nil {
+		return // forward has answered
+	}
+	defer ep.State.End() // deferred: an aborted body panics out of respond
+	h.respond(w, r, body, releaseBody, c, ep, resp, &rec)
+}
+
+// forward sends the request to the cluster's endpoints until one answers
+// with something to relay, which it returns with the endpoint it came from;
+// the caller must then call ep.State.End. When none does, it answers the
+// client itself and returns nil.
+//
+// It is apart from ServeHTTP so that its frame is gone while the response
+// is relayed: a stream parks its goroutine in the relay for minutes, and
+// the less stack lies below the relay then, the more the garbage collector
+// can shrink that goroutine's stack (docs/performance.md).
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *cluster.Cluster, body []byte, bodyOpen *atomic.Int32, rec *Record) (*endpoint.Endpoint, *http.Response) {
 	var sessionKey uint64
 	var preferred *endpoint.Endpoint
 	if c.Affinity != nil {
@@ -119,14 +137,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Endpoint = ep.Name
 
 		ep.State.Begin()
-		resp, res, v := attempt(ctx, r, ep, body, &bodyOpen)
+		resp, res, v := attempt(ctx, r, ep, body, bodyOpen)
 		res.Admission = adm
 		switch v {
 		case gone:
 			ep.State.End()
 			ep.State.Release(adm)
 			rec.Status, rec.ClientGone = 499, true
-			return
+			return nil, nil
 		case retry:
 			ep.State.End()
 			ep.State.Report(time.Now(), c.Policy, res)
@@ -141,11 +159,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if sessionKey != 0 && ep != preferred && resp.StatusCode < 300 {
 			c.Affinity.Set(time.Now(), sessionKey, ep.ID)
 		}
-		defer ep.State.End() // deferred: an aborted body panics out of respond
-		h.respond(w, r, body, releaseBody, c, ep, resp, &rec)
-		return
+		return ep, resp
 	}
-	h.allFailed(w, c, len(tried), failures, &rec)
+	h.allFailed(w, c, len(tried), failures, rec)
+	return nil, nil
 }
 
 // respond relays resp, which came from ep, to the client. It calls
