@@ -15,7 +15,7 @@ var errBodyTooLarge = errors.New("request body too large")
 // stream lasts, and one pool per class means a pooled buffer always fits
 // the request that takes it: a mixed pool would hand a 256 KB response
 // capture a 4 KB buffer, drop it and allocate (and zero) a new one.
-var bufClasses = [...]int{4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20}
+var bufClasses = [...]int{1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20}
 
 // bodyPool recycles request-body, relay and capture buffers. Bodies are
 // buffered whole so a failed attempt can be replayed on the next endpoint;

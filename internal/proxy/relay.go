@@ -15,9 +15,11 @@ import (
 const relayBufSize = 16 << 10
 
 // streamBufSize is the first read size of a stream. An SSE event from the
-// API is small (a delta is ~100 bytes), and an idle stream holds its buffer
-// for as long as it lasts; an event that does not fit grows it.
-const streamBufSize = 4 << 10
+// API is small (a delta is ~100 bytes, message_start ~500), and an idle
+// stream holds its buffer for as long as it lasts, a thousand streams a
+// thousand buffers; an event that does not fit grows it. A burst of events
+// larger than the buffer leaves in two writes instead of one.
+const streamBufSize = 1 << 10
 
 // maxPendingEvent bounds the partial event kept while waiting for its end.
 // Past it, framing is given up and bytes pass through as they come, so a
