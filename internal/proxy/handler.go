@@ -196,6 +196,11 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, body []byte, r
 	w.WriteHeader(resp.StatusCode)
 
 	if framed {
+		// A stream may stay open for many minutes, a thousand at once. What
+		// it no longer needs should not last that long: the upstream
+		// request (its header map and URL, reachable from resp) and the
+		// upstream's header map, now copied into w's.
+		resp.Request, resp.Header = nil, nil
 		bp := h.bodies.get(streamBufSize)
 		defer h.bodies.put(bp)
 		var t sse.Tracker
