@@ -29,9 +29,7 @@ func BenchmarkRequestPath(b *testing.B) {
 	up := httptest.NewServer(fakeupstream.New(fakeupstream.Options{Events: 4, MaxRecorded: -1}))
 	defer up.Close()
 
-	cfg, err := config.Parse("bench.toml", fmt.Appendf(nil, `
-[clusters.bench]
-listen = "127.0.0.1:0"
+	px := benchProxy(b, fmt.Sprintf(`
 affinity = "session"
 [[clusters.bench.endpoints]]
 name = "a"
@@ -41,17 +39,7 @@ api_key = "sk-ant-bench"
 name = "b"
 base_url = %q
 api_key = "sk-ant-bench-2"
-`, up.URL, up.URL), config.Options{FileMode: 0o600})
-	if err != nil {
-		b.Fatal(err)
-	}
-	snap, err := cluster.NewRegistry(nil).Build(cfg, time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := proxy.New(proxy.Options{Cluster: "bench", Snapshot: func() *cluster.Snapshot { return snap }, Log: zerolog.Nop()})
-	px := httptest.NewServer(h)
-	defer px.Close()
+`, up.URL, up.URL))
 
 	small := []byte(`{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"` + strings.Repeat("x", 900) + `"}]}`)
 	fx := testfixture.ClaudeCode()
@@ -82,4 +70,21 @@ api_key = "sk-ant-bench-2"
 	b.Run("1KB/qccd", func(b *testing.B) { run(b, px.URL, "/v1/messages", hdr, small) })
 	b.Run("claude-code-49KB/direct", func(b *testing.B) { run(b, up.URL, fx.Path, fx.Header, fixture) })
 	b.Run("claude-code-49KB/qccd", func(b *testing.B) { run(b, px.URL, fx.Path, fx.Header, fixture) })
+}
+
+// benchProxy serves cluster "bench" through the proxy, on loopback, with no
+// logging; clusterTOML is the body of [clusters.bench], listen aside.
+func benchProxy(b *testing.B, clusterTOML string) *httptest.Server {
+	b.Helper()
+	cfg, err := config.Parse("bench.toml", []byte("[clusters.bench]\nlisten = \"127.0.0.1:0\"\n"+clusterTOML), config.Options{FileMode: 0o600})
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap, err := cluster.NewRegistry(nil).Build(cfg, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	px := httptest.NewServer(proxy.New(proxy.Options{Cluster: "bench", Snapshot: func() *cluster.Snapshot { return snap }, Log: zerolog.Nop()}))
+	b.Cleanup(px.Close)
+	return px
 }

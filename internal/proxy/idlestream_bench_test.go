@@ -9,13 +9,6 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"testing"
-	"time"
-
-	"github.com/rs/zerolog"
-
-	"github.com/qcc-dev/qcc/internal/cluster"
-	"github.com/qcc-dev/qcc/internal/config"
-	"github.com/qcc-dev/qcc/internal/proxy"
 )
 
 // BenchmarkIdleStreamMemory measures what one open, idle stream costs the
@@ -40,23 +33,12 @@ func BenchmarkIdleStreamMemory(b *testing.B) {
 	}))
 	defer up.Close()
 
-	cfg, err := config.Parse("bench.toml", fmt.Appendf(nil, `
-[clusters.bench]
-listen = "127.0.0.1:0"
+	px := benchProxy(b, fmt.Sprintf(`
 [[clusters.bench.endpoints]]
 name = "a"
 base_url = %q
 api_key = "sk-ant-bench"
-`, up.URL), config.Options{FileMode: 0o600})
-	if err != nil {
-		b.Fatal(err)
-	}
-	snap, err := cluster.NewRegistry(nil).Build(cfg, time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	px := httptest.NewServer(proxy.New(proxy.Options{Cluster: "bench", Snapshot: func() *cluster.Snapshot { return snap }, Log: zerolog.Nop()}))
-	defer px.Close()
+`, up.URL))
 
 	body := []byte(`{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}`)
 	req := fmt.Appendf(nil, "POST /v1/messages HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nAnthropic-Version: 2023-06-01\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
