@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/qcc-dev/qcc/internal/downstream"
 	"github.com/qcc-dev/qcc/internal/logging"
 )
 
@@ -52,14 +53,17 @@ func (l *listener) run(ctx context.Context) error {
 		l.ln = ln
 	}
 	var fresh freshConns
-	srv := &http.Server{
+	// downstream, not net/http's Server: an idle stream holds no buffers
+	// and one goroutine fewer there (docs/performance.md), and a thousand
+	// idle streams is a normal day for a team's qccd.
+	srv := downstream.New(downstream.Options{
 		Handler:           l.handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		// No WriteTimeout: a stream may rightly last many minutes.
+		// No write deadline: a stream may rightly last many minutes.
 		ErrorLog:  logging.HTTPErrorLog(l.log, "http"),
 		ConnState: fresh.track,
-	}
+	})
 	served := make(chan error, 1)
 	ln := l.ln
 	go func() { served <- srv.Serve(ln) }()
@@ -71,10 +75,12 @@ func (l *listener) run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	l.log.Info().Str("cluster", l.cluster).Str("listen", l.addr).Msg("listener draining")
-	// net/http's Shutdown closes, unanswered, a connection whose first
-	// request it reads after shutdown began. So stop accepting first, let
-	// the connections already accepted get their request in, and only then
-	// shut down, which waits for every request in flight.
+	// Stop accepting first, let the connections already accepted get their
+	// request in, and only then shut down, which waits for every request in
+	// flight. (net/http's Shutdown closed, unanswered, a connection whose
+	// first request it read after shutdown began; downstream answers it,
+	// but a client that connected just before the socket closed deserves
+	// its answer either way.)
 	ln.Close()
 	<-served
 	fresh.wait(firstRequestGrace)
