@@ -26,6 +26,7 @@ import (
 	"github.com/qcc-dev/qcc/internal/fakeupstream"
 	"github.com/qcc-dev/qcc/internal/proxy"
 	"github.com/qcc-dev/qcc/internal/stats"
+	"github.com/qcc-dev/qcc/internal/testutil"
 )
 
 var (
@@ -98,7 +99,7 @@ func TestChaos(t *testing.T) {
 	}
 
 	h, collector, records, stop := startProxy(t, ups)
-	px := httptest.NewServer(h)
+	px := testutil.Serve(t, h)
 	defer px.Close()
 
 	outcomes := run(t, px.URL, n, 24)

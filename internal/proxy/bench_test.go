@@ -17,6 +17,7 @@ import (
 	"github.com/qcc-dev/qcc/internal/fakeupstream"
 	"github.com/qcc-dev/qcc/internal/proxy"
 	"github.com/qcc-dev/qcc/internal/testfixture"
+	"github.com/qcc-dev/qcc/internal/testutil"
 )
 
 // BenchmarkRequestPath measures one non-streaming request at concurrency 1,
@@ -72,9 +73,9 @@ api_key = "sk-ant-bench-2"
 	b.Run("claude-code-49KB/qccd", func(b *testing.B) { run(b, px.URL, fx.Path, fx.Header, fixture) })
 }
 
-// benchProxy serves cluster "bench" through the proxy, on loopback, with no
-// logging; clusterTOML is the body of [clusters.bench], listen aside.
-func benchProxy(b *testing.B, clusterTOML string) *httptest.Server {
+// benchProxy serves cluster "bench" through the proxy, on loopback, with
+// the listeners' server and no logging; clusterTOML is the body of [clusters.bench], listen aside.
+func benchProxy(b *testing.B, clusterTOML string) *testutil.Server {
 	b.Helper()
 	cfg, err := config.Parse("bench.toml", []byte("[clusters.bench]\nlisten = \"127.0.0.1:0\"\n"+clusterTOML), config.Options{FileMode: 0o600})
 	if err != nil {
@@ -84,7 +85,5 @@ func benchProxy(b *testing.B, clusterTOML string) *httptest.Server {
 	if err != nil {
 		b.Fatal(err)
 	}
-	px := httptest.NewServer(proxy.New(proxy.Options{Cluster: "bench", Snapshot: func() *cluster.Snapshot { return snap }, Log: zerolog.Nop()}))
-	b.Cleanup(px.Close)
-	return px
+	return testutil.Serve(b, proxy.New(proxy.Options{Cluster: "bench", Snapshot: func() *cluster.Snapshot { return snap }, Log: zerolog.Nop()}))
 }

@@ -79,7 +79,7 @@ api_key = "sk-ant-bench"
 	for b.Loop() {
 		dh, ds, direct := open(up.Listener.Addr().String())
 		closeAll(direct)
-		ph, ps, proxied := open(px.Listener.Addr().String())
+		ph, ps, proxied := open(px.Addr)
 		closeAll(proxied)
 		b.ReportMetric(ph-dh, "heap-B/stream")
 		b.ReportMetric(ps-ds, "stack-B/stream")

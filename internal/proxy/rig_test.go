@@ -20,6 +20,7 @@ import (
 	"github.com/qcc-dev/qcc/internal/endpoint"
 	"github.com/qcc-dev/qcc/internal/fakeupstream"
 	"github.com/qcc-dev/qcc/internal/proxy"
+	"github.com/qcc-dev/qcc/internal/testutil"
 )
 
 // rig is qccd's data path for one cluster in front of fake upstreams, all
@@ -32,7 +33,7 @@ type rig struct {
 	upURLs  []string
 	snap    *cluster.Snapshot
 	cluster *cluster.Cluster
-	proxy   *httptest.Server
+	proxy   *testutil.Server
 	keys    []string
 
 	mu          sync.Mutex
@@ -98,8 +99,7 @@ func newRig(t *testing.T, clusterTOML string, endpoints []string, opts ...fakeup
 			r.records = append(r.records, *rec)
 		},
 	})
-	r.proxy = httptest.NewServer(h)
-	t.Cleanup(r.proxy.Close)
+	r.proxy = testutil.Serve(t, h)
 	t.Cleanup(r.checkNoKeyLeaked)
 	return r
 }
