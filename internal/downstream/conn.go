@@ -202,6 +202,7 @@ func (c *conn) serveRequest(req *http.Request) (keep bool) {
 	c.s.o.Handler.ServeHTTP(w, req)
 	returned = true
 	w.finish()
+	w.stopWatch() // before keep reads what the watch learnt (again in the defer: a no-op then)
 	return w.keep()
 }
 

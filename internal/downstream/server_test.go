@@ -628,3 +628,24 @@ func TestConcurrentClients(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestClientLeavesAsResponseEnds: the client reads a response and hangs
+// up at once, while the watch (started, the handler being slow) is reading:
+// the watch learns of the hang-up just as the server decides whether to
+// keep the connection. That decision read what the watch learnt without
+// waiting for it (the race detector caught it in the proxy's tests); the
+// watch is now stopped first.
+func TestClientLeavesAsResponseEnds(t *testing.T) {
+	r := newRig(t, Options{}, func(w http.ResponseWriter, req *http.Request) {
+		time.Sleep(2 * watchDelay) // the watch is reading by now
+		io.WriteString(w, "ok")
+	})
+	for range 20 {
+		c := dial(t, r.addr)
+		c.send(get("/"))
+		if resp, body := c.read("GET"); resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("%d %q", resp.StatusCode, body)
+		}
+		c.nc.Close()
+	}
+}
