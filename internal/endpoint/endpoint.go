@@ -21,7 +21,11 @@ type Endpoint struct {
 	Config  config.Endpoint
 	Policy  Policy
 
-	State     *State
+	State *State
+	// Transport is the endpoint's connection pool, an *upstream.Transport
+	// outside tests. The proxy pools request bodies on its promise to be
+	// done with a request's body when RoundTrip returns, which net/http's
+	// Transport does not make.
 	Transport http.RoundTripper
 
 	// basePath and baseEscaped are the base_url's path, decoded and escaped,

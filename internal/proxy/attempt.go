@@ -7,10 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"os"
 	"strconv"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,9 +26,12 @@ const (
 )
 
 // attempt sends the request to ep once. On relay, the caller owns resp.Body.
-// open counts the attempts whose body the Transport may still be reading.
-func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body []byte, open *atomic.Int32) (*http.Response, endpoint.Result, verdict) {
-	out := &http.Request{
+// The endpoint's transport (package upstream) is done with body when it
+// returns, so the caller may pool body again at once.
+func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body []byte) (*http.Response, endpoint.Result, verdict) {
+	// Built here and copied by WithContext, the only way to give a request
+	// its context: this one stays on the stack.
+	base := http.Request{
 		Method:     r.Method,
 		URL:        ep.Target(r.URL),
 		Proto:      "HTTP/1.1",
@@ -38,24 +39,18 @@ func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body [
 		ProtoMinor: 1,
 		Header:     outboundHeader(r.Header, ep.Config.Auth, ep.Config.APIKey.Value()),
 	}
-	out.Host = out.URL.Host
+	base.Host = base.URL.Host
 	if body != nil {
-		out.ContentLength = int64(len(body))
+		base.ContentLength = int64(len(body))
 		// A NopCloser around a bytes.Reader is a body net/http knows to be
 		// in memory (the fallback through an HTTP proxy is net/http's
 		// Transport), so it writes the headers and the body in one go.
 		// GetBody lets the transport send it again on a fresh connection
 		// when a pooled one turns out to have been closed by the upstream.
-		out.Body = io.NopCloser(bytes.NewReader(body))
-		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-		// A Transport may go on reading the body after RoundTrip returns,
-		// so the end of the write is learnt from a trace, not from Close.
-		w := &bodyWrite{open: open}
-		w.trace.WroteRequest = w.done
-		open.Add(1)
-		ctx = httptrace.WithClientTrace(ctx, &w.trace)
+		base.Body = io.NopCloser(bytes.NewReader(body))
+		base.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
-	out = out.WithContext(ctx)
+	out := base.WithContext(ctx)
 
 	resp, err := ep.Transport.RoundTrip(out)
 	if err != nil {
@@ -83,23 +78,6 @@ func attempt(ctx context.Context, r *http.Request, ep *endpoint.Endpoint, body [
 		return nil, res, retry
 	}
 	return resp, res, relay
-}
-
-// bodyWrite tracks one attempt's sending of the buffered request body. A
-// Transport may go on reading a request's body after RoundTrip returns (the
-// RoundTripper contract: an upstream may answer before it has read it all),
-// so the buffer may be pooled again only once every attempt's request has
-// been written, which the Transport reports through WroteRequest.
-type bodyWrite struct {
-	trace httptrace.ClientTrace
-	open  *atomic.Int32
-	once  atomic.Bool
-}
-
-func (w *bodyWrite) done(httptrace.WroteRequestInfo) {
-	if w.once.CompareAndSwap(false, true) {
-		w.open.Add(-1)
-	}
 }
 
 // classify maps an upstream status to what it says about the endpoint and

@@ -10,7 +10,6 @@ import (
 	"math"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -64,13 +63,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	bodyBuf, err := h.bodies.readBody(r, c.Config.MaxBodyBytes)
-	var bodyOpen atomic.Int32 // attempts whose body a Transport may still read
 	releaseBody := func() {
-		// A body some Transport may still read is left to the garbage
-		// collector rather than handed to another request.
-		if bodyOpen.Load() == 0 {
-			h.bodies.put(bodyBuf)
-		}
+		h.bodies.put(bodyBuf)
 		bodyBuf = nil
 	}
 	defer func() { releaseBody() }()
@@ -88,7 +82,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = *bodyBuf
 	}
 
-	ep, resp := h.forward(w, r, c, body, &bodyOpen, &rec)
+	ep, resp := h.forward(w, r, c, body, &rec)
 	if resp == nil {
 		return // forward has answered
 	}
@@ -105,7 +99,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // is relayed: a stream parks its goroutine in the relay for minutes, and
 // the less stack lies below the relay then, the more the garbage collector
 // can shrink that goroutine's stack (docs/performance.md).
-func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *cluster.Cluster, body []byte, bodyOpen *atomic.Int32, rec *Record) (*endpoint.Endpoint, *http.Response) {
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *cluster.Cluster, body []byte, rec *Record) (*endpoint.Endpoint, *http.Response) {
 	var sessionKey uint64
 	var preferred *endpoint.Endpoint
 	if c.Affinity != nil {
@@ -137,7 +131,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *cluster.Clu
 		rec.Endpoint = ep.Name
 
 		ep.State.Begin()
-		resp, res, v := attempt(ctx, r, ep, body, bodyOpen)
+		resp, res, v := attempt(ctx, r, ep, body)
 		res.Admission = adm
 		switch v {
 		case gone:

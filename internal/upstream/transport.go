@@ -39,6 +39,7 @@ package upstream
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -142,6 +143,10 @@ func (t *Transport) CloseIdleConnections() {
 // EOF for the connection to be reused; closing it earlier closes the
 // connection. The request, its Header included, is not modified.
 //
+// Unlike net/http's Transport, RoundTrip is done with req.Body when it
+// returns, whatever the outcome: the caller may reuse the body's memory at
+// once. (qccd's proxy pools request bodies on that promise.)
+//
 // A ClientTrace's WroteRequest is called exactly once per call, failures
 // included, after the last write of the request body; when a retry is still
 // possible that is after the response head has arrived, since a retry
@@ -157,7 +162,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, rt.fail(err)
 		}
 		if proxy != nil {
-			return t.fallback.RoundTrip(req)
+			return t.viaProxy(req)
 		}
 	}
 	ctx := req.Context()
@@ -194,6 +199,26 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, rt.fail(err)
 		}
 	}
+}
+
+// viaProxy sends req through the fallback Transport. That one may go on
+// reading a body after it returns (the http.RoundTripper contract), so it
+// gets a copy of the body, and RoundTrip keeps its promise to be done with
+// req.Body on return. A request through an HTTP proxy is rare enough for
+// the copy not to matter.
+func (t *Transport) viaProxy(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return t.fallback.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("upstream: reading request body: %w", err)
+	}
+	out := req.Clone(req.Context())
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return t.fallback.RoundTrip(out)
 }
 
 // conn returns an idle connection for key, or dials one.

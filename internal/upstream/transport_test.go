@@ -966,3 +966,63 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("pool held more than MaxIdle=%d idle connections", maxIdle)
 	}
 }
+
+// TestDoneWithBodyOnReturn pins the promise qccd's proxy pools request
+// bodies on: once RoundTrip returns, the body is not read again, also
+// through the fallback for HTTP proxies, whose net/http Transport may go on
+// reading a body after it has returned.
+func TestDoneWithBodyOnReturn(t *testing.T) {
+	// The upstream answers without reading the request body (net/http's
+	// server then discards some of it and hangs up), so that a transport
+	// that writes while it reads is still writing when it returns.
+	early := func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		io.WriteString(w, "too large")
+	}
+	direct := httptest.NewServer(http.HandlerFunc(early))
+	t.Cleanup(direct.Close)
+	proxy := httptest.NewServer(http.HandlerFunc(early))
+	t.Cleanup(proxy.Close)
+	proxyURL, _ := url.Parse(proxy.URL)
+	tr := newRig(t, Options{Proxy: func(r *http.Request) (*url.URL, error) {
+		if r.URL.Host == "upstream.example" {
+			return proxyURL, nil
+		}
+		return nil, nil
+	}})
+	for _, target := range []string{direct.URL + "/v1/messages", "http://upstream.example/v1/messages"} {
+		// Larger than loopback's socket buffers take in one go.
+		body := &guardedBody{r: bytes.NewReader(bytes.Repeat([]byte("x"), 32<<20))}
+		req, err := http.NewRequestWithContext(t.Context(), "POST", target, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = int64(body.r.Len())
+		resp, err := tr.RoundTrip(req)
+		body.done.Store(true)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		time.Sleep(50 * time.Millisecond) // room for a late read to show
+		if body.late.Load() {
+			t.Errorf("%s: the body was read after RoundTrip returned", target)
+		}
+	}
+}
+
+// guardedBody records a read after done is set.
+type guardedBody struct {
+	r    *bytes.Reader
+	done atomic.Bool
+	late atomic.Bool
+}
+
+func (g *guardedBody) Read(p []byte) (int, error) {
+	if g.done.Load() {
+		g.late.Store(true)
+	}
+	return g.r.Read(p)
+}
+
+func (g *guardedBody) Close() error { return nil }
