@@ -47,11 +47,10 @@ type response struct {
 	hasType    bool // the handler's map has a Content-Type entry, perhaps empty
 	hasDate    bool
 	chunked    bool
-	chunks     int
 	closeAfter bool
-	final      bool  // the next send ends the response
-	err        error // a failed write: the client is gone
-	vec        [4][]byte
+	final      bool      // the next send ends the response
+	err        error     // a failed write: the client is gone
+	vec        [5][]byte // head, chunk size, data, CRLF, last chunk
 	bufs       net.Buffers
 	chunkHead  [20]byte
 
@@ -274,28 +273,23 @@ func (w *response) send(p []byte) (int, error) {
 	}
 	if len(p) > 0 && w.req.Method != http.MethodHead {
 		if w.chunked {
-			h := w.chunkHead[:0]
-			if w.chunks > 0 {
-				h = append(h, crlf...) // ends the previous chunk
-			}
-			h = strconv.AppendInt(h, int64(len(p)), 16)
-			v = append(v, append(h, crlf...), p)
-			w.chunks++
+			// Each chunk leaves whole, its closing CRLF included: a client
+			// or an intermediary that hands on chunks, not bytes, must not
+			// hold an SSE event until the next one comes.
+			h := strconv.AppendInt(w.chunkHead[:0], int64(len(p)), 16)
+			v = append(v, append(h, crlf...), p, crlf)
 		} else {
 			v = append(v, p)
 		}
 	}
 	if w.final && w.chunked {
-		if w.chunks > 0 {
-			v = append(v, crlf)
-		}
 		v = append(v, lastChunk)
 	}
 	var err error
 	if len(v) > 0 {
 		w.bufs = v
 		_, err = w.bufs.WriteTo(w.c.nc)
-		w.vec = [4][]byte{} // holds on to no caller's buffer
+		w.vec = [5][]byte{} // holds on to no caller's buffer
 	}
 	w.putHead()
 	if err != nil {

@@ -649,3 +649,35 @@ func TestClientLeavesAsResponseEnds(t *testing.T) {
 		c.nc.Close()
 	}
 }
+
+// TestFlushedChunkIsWhole: a flushed chunk leaves with its closing CRLF, not
+// with the next chunk, so that a client or intermediary that parses whole
+// chunks hands an SSE event on when it is flushed.
+func TestFlushedChunkIsWhole(t *testing.T) {
+	release := make(chan struct{})
+	r := newRig(t, Options{}, func(w http.ResponseWriter, req *http.Request) {
+		io.WriteString(w, "event: ping\n\n")
+		w.(http.Flusher).Flush()
+		<-release
+	})
+	defer close(release)
+	c := dial(t, r.addr)
+	c.send(get("/"))
+	resp, err := http.ReadResponse(c.br, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.TransferEncoding) == 0 || resp.TransferEncoding[0] != "chunked" {
+		t.Fatalf("transfer encoding %v, want chunked", resp.TransferEncoding)
+	}
+	// Read the raw chunk: size line, data, CRLF. The handler is blocked,
+	// so the CRLF can only be here if the flush sent it.
+	want := "d\r\nevent: ping\n\n\r\n"
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c.br, got); err != nil {
+		t.Fatalf("reading the chunk: %v (got %q)", err, got)
+	}
+	if string(got) != want {
+		t.Errorf("chunk on the wire %q, want %q", got, want)
+	}
+}
