@@ -22,7 +22,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qcc-dev/qcc/internal/cluster"
-	"github.com/qcc-dev/qcc/internal/config"
 	"github.com/qcc-dev/qcc/internal/fakeupstream"
 	"github.com/qcc-dev/qcc/internal/proxy"
 	"github.com/qcc-dev/qcc/internal/stats"
@@ -152,14 +151,7 @@ cooldown_max = "20ms"
 	for _, u := range ups {
 		fmt.Fprintf(&toml, "[[clusters.chaos.endpoints]]\nname = %q\nbase_url = %q\napi_key = \"sk-ant-chaos-%s\"\n", u.name, u.srv.URL, u.name)
 	}
-	cfg, err := config.Parse("chaos.toml", []byte(toml.String()), config.Options{FileMode: 0o600})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := cluster.NewRegistry(nil).Build(cfg, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := testutil.Snapshot(t, toml.String())
 	collector := stats.New(stats.Options{Snapshot: func() *cluster.Snapshot { return snap }, Queue: 1 << 16})
 	done := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())

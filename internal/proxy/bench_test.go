@@ -8,12 +8,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/qcc-dev/qcc/internal/cluster"
-	"github.com/qcc-dev/qcc/internal/config"
 	"github.com/qcc-dev/qcc/internal/fakeupstream"
 	"github.com/qcc-dev/qcc/internal/proxy"
 	"github.com/qcc-dev/qcc/internal/testfixture"
@@ -77,13 +75,6 @@ api_key = "sk-ant-bench-2"
 // the listeners' server and no logging; clusterTOML is the body of [clusters.bench], listen aside.
 func benchProxy(b *testing.B, clusterTOML string) *testutil.Server {
 	b.Helper()
-	cfg, err := config.Parse("bench.toml", []byte("[clusters.bench]\nlisten = \"127.0.0.1:0\"\n"+clusterTOML), config.Options{FileMode: 0o600})
-	if err != nil {
-		b.Fatal(err)
-	}
-	snap, err := cluster.NewRegistry(nil).Build(cfg, time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
+	snap := testutil.Snapshot(b, "[clusters.bench]\nlisten = \"127.0.0.1:0\"\n"+clusterTOML)
 	return testutil.Serve(b, proxy.New(proxy.Options{Cluster: "bench", Snapshot: func() *cluster.Snapshot { return snap }, Log: zerolog.Nop()}))
 }

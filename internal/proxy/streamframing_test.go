@@ -12,9 +12,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qcc-dev/qcc/internal/cluster"
-	"github.com/qcc-dev/qcc/internal/config"
 	"github.com/qcc-dev/qcc/internal/fakeupstream"
 	"github.com/qcc-dev/qcc/internal/proxy"
+	"github.com/qcc-dev/qcc/internal/testutil"
 )
 
 // TestGarbageStreamWithContentLengthEndsInErrorEvent pins a failure the
@@ -88,14 +88,6 @@ func TestSlowFirstEventStillGetsHeadersOut(t *testing.T) {
 // proxyFor returns a proxy handler with one endpoint at upstream.
 func proxyFor(t *testing.T, upstream string) http.Handler {
 	t.Helper()
-	cfg, err := config.Parse("test.toml", fmt.Appendf(nil, "[clusters.test]\nlisten = \"127.0.0.1:0\"\n[[clusters.test.endpoints]]\nname = \"a\"\nbase_url = %q\napi_key = \"sk-ant-test\"\n", upstream),
-		config.Options{FileMode: 0o600, LookupEnv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := cluster.NewRegistry(nil).Build(cfg, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := testutil.Snapshot(t, fmt.Sprintf("[clusters.test]\nlisten = \"127.0.0.1:0\"\n[[clusters.test.endpoints]]\nname = \"a\"\nbase_url = %q\napi_key = \"sk-ant-test\"\n", upstream))
 	return proxy.New(proxy.Options{Cluster: "test", Snapshot: func() *cluster.Snapshot { return snap }, Log: zerolog.Nop()})
 }

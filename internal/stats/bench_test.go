@@ -14,11 +14,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/qcc-dev/qcc/internal/cluster"
-	"github.com/qcc-dev/qcc/internal/config"
 	"github.com/qcc-dev/qcc/internal/fakeupstream"
 	"github.com/qcc-dev/qcc/internal/metrics"
 	"github.com/qcc-dev/qcc/internal/proxy"
 	"github.com/qcc-dev/qcc/internal/stats"
+	"github.com/qcc-dev/qcc/internal/testutil"
 )
 
 // BenchmarkRequestPath measures what the stats cost a request: the same
@@ -31,7 +31,7 @@ import (
 func BenchmarkRequestPath(b *testing.B) {
 	up := httptest.NewServer(fakeupstream.New(fakeupstream.Options{Events: 4, MaxRecorded: -1}))
 	defer up.Close()
-	cfg, err := config.Parse("bench.toml", fmt.Appendf(nil, `
+	snap := testutil.Snapshot(b, fmt.Sprintf(`
 [clusters.bench]
 listen = "127.0.0.1:0"
 [[clusters.bench.endpoints]]
@@ -42,14 +42,7 @@ api_key = "sk-ant-bench"
 name = "b"
 base_url = %q
 api_key = "sk-ant-bench-2"
-`, up.URL, up.URL), config.Options{FileMode: 0o600})
-	if err != nil {
-		b.Fatal(err)
-	}
-	snap, err := cluster.NewRegistry(nil).Build(cfg, time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
+`, up.URL, up.URL))
 	snapshot := func() *cluster.Snapshot { return snap }
 
 	m := metrics.New(metrics.Options{Snapshot: snapshot})
