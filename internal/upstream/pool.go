@@ -12,12 +12,16 @@ type hostKey struct{ scheme, host string }
 // pool keeps idle connections per host, oldest first, and hands out the
 // newest: a connection just used is the least likely to have been closed by
 // the server. Staleness is checked at checkout, so no goroutine or timer is
-// needed per connection.
+// needed per connection; one timer per pool, armed while any connection is
+// idle, closes those past the timeout that no checkout came for, so that an
+// endpoint nobody uses does not hold sockets its server closed long ago.
 type pool struct {
 	mu      sync.Mutex
 	idle    map[hostKey][]*conn
 	max     int
 	timeout time.Duration
+	sweep   *time.Timer // nil until the first put
+	armed   bool        // sweep will fire
 }
 
 // get returns a fresh, live idle connection for key, or nil. Connections
@@ -70,7 +74,54 @@ func (p *pool) put(c *conn, now time.Time) {
 	}
 	c.idleAt = now
 	p.idle[c.key] = append(conns, c)
+	p.arm(p.timeout)
 	p.mu.Unlock()
+}
+
+// arm makes sure the sweep fires within d; p.mu is held.
+func (p *pool) arm(d time.Duration) {
+	switch {
+	case p.timeout <= 0 || p.armed:
+	case p.sweep == nil:
+		p.sweep = time.AfterFunc(d, p.sweepIdle)
+		p.armed = true
+	default:
+		p.sweep.Reset(d)
+		p.armed = true
+	}
+}
+
+// sweepIdle closes the connections idle past the timeout, and comes back
+// when the oldest of the others will be.
+func (p *pool) sweepIdle() {
+	now := time.Now()
+	var stale []*conn
+	p.mu.Lock()
+	p.armed = false
+	oldest := now
+	for key, conns := range p.idle {
+		n := 0
+		for n < len(conns) && now.Sub(conns[n].idleAt) > p.timeout {
+			n++
+		}
+		stale = append(stale, conns[:n]...)
+		clear(conns[:n])
+		if conns = conns[n:]; len(conns) == 0 {
+			delete(p.idle, key)
+			continue
+		}
+		p.idle[key] = conns
+		if conns[0].idleAt.Before(oldest) {
+			oldest = conns[0].idleAt
+		}
+	}
+	if len(p.idle) > 0 {
+		p.arm(oldest.Add(p.timeout).Sub(now) + time.Millisecond)
+	}
+	p.mu.Unlock()
+	for _, c := range stale {
+		c.close()
+	}
 }
 
 // closeAll closes every idle connection.
@@ -78,6 +129,10 @@ func (p *pool) closeAll() {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle = nil
+	if p.sweep != nil {
+		p.sweep.Stop()
+		p.armed = false
+	}
 	p.mu.Unlock()
 	for _, conns := range idle {
 		for _, c := range conns {

@@ -1026,3 +1026,34 @@ func (g *guardedBody) Read(p []byte) (int, error) {
 }
 
 func (g *guardedBody) Close() error { return nil }
+
+// TestIdleConnectionsClosedWithoutTraffic: a connection idle past the
+// timeout is closed even when no request comes to check it out, so that an
+// endpoint nobody uses holds no sockets its server has long closed.
+func TestIdleConnectionsClosedWithoutTraffic(t *testing.T) {
+	closed := make(chan struct{}, 4)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(echo))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	tr := newRig(t, Options{IdleTimeout: 50 * time.Millisecond})
+	for range 2 { // the second request finds the first's connection idle
+		if code, _ := do(t, tr, newRequest(t, t.Context(), "GET", srv.URL, nil)); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+	}
+	select {
+	case <-closed:
+	case <-time.After(hang):
+		t.Fatal("the idle connection was never closed")
+	}
+	tr.pool.mu.Lock()
+	defer tr.pool.mu.Unlock()
+	if n := len(tr.pool.idle); n != 0 {
+		t.Errorf("%d hosts still have idle connections", n)
+	}
+}
