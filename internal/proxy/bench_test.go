@@ -3,7 +3,6 @@ package proxy_test
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -48,21 +47,7 @@ api_key = "sk-ant-bench-2"
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, DisableCompression: true}}
 	run := func(b *testing.B, base, path string, header http.Header, body []byte) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(body)))
-		for b.Loop() {
-			req, _ := http.NewRequest("POST", base+path, bytes.NewReader(body))
-			req.Header = header.Clone()
-			resp, err := client.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Fatalf("status %d", resp.StatusCode)
-			}
-		}
+		testutil.BenchPOST(b, client, base+path, header, body)
 	}
 	hdr := http.Header{"Content-Type": {"application/json"}, "Anthropic-Version": {"2023-06-01"}, "X-Api-Key": {"client"}}
 	b.Run("1KB/direct", func(b *testing.B) { run(b, up.URL, "/v1/messages", hdr, small) })

@@ -63,11 +63,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	bodyBuf, err := h.bodies.readBody(r, c.Config.MaxBodyBytes)
+	// Once only: respond may release the body early, a stream being long.
 	releaseBody := func() {
 		h.bodies.put(bodyBuf)
 		bodyBuf = nil
 	}
-	defer func() { releaseBody() }()
+	defer releaseBody()
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		rec.Status = http.StatusRequestEntityTooLarge

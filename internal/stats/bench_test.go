@@ -1,10 +1,8 @@
 package stats_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -63,24 +61,9 @@ api_key = "sk-ant-bench-2"
 		{"collector=off", nil},
 		{"collector=on", c.OnRecord},
 	} {
-		px := httptest.NewServer(proxy.New(proxy.Options{Cluster: "bench", Snapshot: snapshot, Log: zerolog.Nop(), OnRecord: tc.onRecord}))
-		b.Run(tc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				req, _ := http.NewRequest("POST", px.URL+"/v1/messages", bytes.NewReader(body))
-				req.Header = hdr.Clone()
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					b.Fatalf("status %d", resp.StatusCode)
-				}
-			}
-		})
+		// Behind the listeners' server, as in qccd.
+		px := testutil.Serve(b, proxy.New(proxy.Options{Cluster: "bench", Snapshot: snapshot, Log: zerolog.Nop(), OnRecord: tc.onRecord}))
+		b.Run(tc.name, func(b *testing.B) { testutil.BenchPOST(b, client, px.URL+"/v1/messages", hdr, body) })
 		px.Close()
 	}
 	if c.Dropped() != 0 {
