@@ -99,6 +99,10 @@ type roundResult struct {
 	rps            float64
 	ttfb50, ttfb99 time.Duration
 	minSpread      time.Duration // the least spread-out stream's first-to-last event
+	// cpu and switches are what the proxy's process tree spent per request
+	// of the concurrency-1 load: on-CPU time and context switches.
+	cpu      time.Duration
+	switches float64
 }
 
 // Run runs the benchmark and prints its table to cfg.Out.
@@ -199,12 +203,23 @@ func rotate(ts []*target, r int) []*target {
 func round(ctx context.Context, cfg Config, order []*target) (map[string]roundResult, error) {
 	rr := make(map[string]roundResult, len(order))
 	for _, t := range order {
+		var before cpuStat
+		if t.proc != nil {
+			before, _ = treeCPU(t.proc.pid())
+		}
 		lat, err := latency(ctx, t.addr, cfg.LatencyRequests)
 		if err != nil {
 			return nil, fmt.Errorf("%s: latency: %w", t.name, err)
 		}
 		x := rr[t.name]
 		x.p50, x.p99 = quantile(lat, 0.5), quantile(lat, 0.99)
+		if t.proc != nil {
+			if after, err := treeCPU(t.proc.pid()); err == nil {
+				n := int64(len(lat))
+				x.cpu = (after.CPU - before.CPU) / time.Duration(n)
+				x.switches = float64(after.Switches-before.Switches) / float64(n)
+			}
+		}
 		rr[t.name] = x
 	}
 	for _, t := range order {

@@ -69,6 +69,25 @@ func writeTable(w io.Writer, cfg Config, targets []*target, results map[string][
 		}
 		fmt.Fprintln(w, row)
 	}
+
+	// What each request of the concurrency-1 load cost the proxy: on a
+	// shared machine, latency moves with the neighbours; CPU and switches
+	// per request move with the proxy.
+	fmt.Fprintln(w, "\n| Target | CPU per request, c=1 | context switches per request, c=1 |")
+	fmt.Fprintln(w, "|---|---|---|")
+	for _, t := range targets {
+		if t.proc == nil {
+			continue
+		}
+		rs := results[t.name]
+		cpu := make([]time.Duration, len(rs))
+		sw := make([]float64, len(rs))
+		for i, r := range rs {
+			cpu[i], sw[i] = r.cpu, r.switches
+		}
+		slices.Sort(sw)
+		fmt.Fprintf(w, "| %s | %.1f µs | %.2f |\n", t.name, micro(medianDur(cpu)), sw[len(sw)/2])
+	}
 	if _, ok := results["nginx"]; !ok {
 		return
 	}
