@@ -3,9 +3,21 @@ package logging
 import (
 	"io"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 )
+
+// linger is how long the writer goroutine lets entries gather after the
+// first one before it writes them. A proxy answering one request at a time
+// would otherwise wake the goroutine, and so a second thread, for every
+// line, and its write(2) would wake the runtime's sysmon thread (see
+// internal/sockio): on two shared cores that was a third of the CPU each
+// request cost and ~100 µs of its latency (docs/performance.md). With
+// linger, a burst of any size costs one wake-up and one write; a line
+// reaches its destination at most this much later, stamped with the time
+// it was logged.
+const linger = 10 * time.Millisecond
 
 // maxPending bounds the log bytes waiting for the writer goroutine. Past it,
 // a logging goroutine waits for room: a log line is never dropped, and a
@@ -16,9 +28,8 @@ const maxPending = 1 << 20
 // a request never waits for a write(2) or a journald send before its
 // response can leave: net/http sends a handler's buffered response only
 // when the handler returns, and the request's log line is written just
-// before. Under load the goroutine writes everything that queued while it
-// wrote the previous batch in one call, so a busy proxy makes one syscall
-// for many lines.
+// before. The goroutine writes what queued over linger in one call, so
+// that a busy proxy and an idle one alike make one syscall for many lines.
 //
 // zerolog's own diode writer would do the hand-off too, but it drops lines
 // when it falls behind; this one waits instead, and it keeps entries whole
@@ -39,13 +50,19 @@ type asyncWriter struct {
 	writing bool // a batch is being written
 	closed  bool
 
-	kick chan struct{} // cap 1: there is something pending
-	done chan struct{} // closed when the goroutine has written all and exited
+	kick   chan struct{} // cap 1: there is something pending
+	hurry  chan struct{} // cap 1: Flush or Close wants the pending batch written now
+	done   chan struct{} // closed when the goroutine has written all and exited
+	linger time.Duration
 }
 
 // newAsyncWriter starts the goroutine that writes to out. Close stops it.
-func newAsyncWriter(out io.Writer, stream bool) *asyncWriter {
-	w := &asyncWriter{out: out, stream: stream, kick: make(chan struct{}, 1), done: make(chan struct{})}
+// Entries wait up to d to be written together.
+func newAsyncWriter(out io.Writer, stream bool, d time.Duration) *asyncWriter {
+	w := &asyncWriter{
+		out: out, stream: stream, linger: d,
+		kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1), done: make(chan struct{}),
+	}
 	w.room.L = &w.mu
 	go w.run()
 	return w
@@ -93,6 +110,9 @@ func (w *asyncWriter) WriteLevel(l zerolog.Level, p []byte) (int, error) {
 // Flush waits until every entry queued so far has been written.
 func (w *asyncWriter) Flush() {
 	w.mu.Lock()
+	if !w.closed {
+		hurry(w.hurry)
+	}
 	for (len(w.pending) > 0 || w.writing) && !w.closed {
 		w.room.Wait()
 	}
@@ -114,19 +134,35 @@ func (w *asyncWriter) Close() error {
 	}
 	w.closed = true
 	close(w.kick)
+	hurry(w.hurry)
 	w.room.Broadcast()
 	w.mu.Unlock()
 	<-w.done
 	return nil
 }
 
-// run writes batches until Close, then writes the last one.
+// run writes a batch linger after its first entry, or at once when hurried,
+// until Close; then it writes the last one.
 func (w *asyncWriter) run() {
 	defer close(w.done)
+	wait := time.NewTimer(w.linger)
 	for range w.kick {
+		wait.Reset(w.linger)
+		select {
+		case <-wait.C:
+		case <-w.hurry:
+		}
 		w.drain()
 	}
 	w.drain()
+}
+
+// hurry asks run to write now; a request already pending is as good.
+func hurry(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
 // drain takes the pending batch, leaving the spare buffers in its place,

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -41,7 +42,7 @@ func TestAsyncWriterLosesNothingAndKeepsOrder(t *testing.T) {
 	for _, stream := range []bool{true, false} {
 		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
 			var rec recorder
-			w := newAsyncWriter(&rec, stream)
+			w := newAsyncWriter(&rec, stream, time.Millisecond)
 			const writers, lines = 8, 2000
 			var wg sync.WaitGroup
 			for g := range writers {
@@ -83,7 +84,7 @@ func TestAsyncWriterLosesNothingAndKeepsOrder(t *testing.T) {
 
 func TestAsyncWriterBatchesWhileWriting(t *testing.T) {
 	rec := recorder{entered: make(chan struct{}), gate: make(chan struct{})}
-	w := newAsyncWriter(&rec, true)
+	w := newAsyncWriter(&rec, true, linger)
 	defer w.Close()
 	w.Write([]byte("first\n"))
 	<-rec.entered
@@ -103,7 +104,7 @@ func TestAsyncWriterBatchesWhileWriting(t *testing.T) {
 
 func TestAsyncWriterWaitsForRoomInsteadOfDropping(t *testing.T) {
 	rec := recorder{gate: make(chan struct{})}
-	w := newAsyncWriter(&rec, true)
+	w := newAsyncWriter(&rec, true, linger)
 	big := bytes.Repeat([]byte("x"), maxPending/4)
 	big[len(big)-1] = '\n'
 	wrote := make(chan struct{})
@@ -123,7 +124,7 @@ func TestAsyncWriterWaitsForRoomInsteadOfDropping(t *testing.T) {
 
 func TestAsyncWriterFatalIsWrittenBeforeReturning(t *testing.T) {
 	var rec recorder
-	w := newAsyncWriter(&rec, true)
+	w := newAsyncWriter(&rec, true, linger)
 	defer w.Close()
 	w.WriteLevel(zerolog.FatalLevel, []byte("fatal\n"))
 	if got := rec.all(); len(got) != 1 || got[0] != "fatal\n" {
@@ -133,7 +134,7 @@ func TestAsyncWriterFatalIsWrittenBeforeReturning(t *testing.T) {
 
 func TestAsyncWriterAfterClose(t *testing.T) {
 	var rec recorder
-	w := newAsyncWriter(&rec, true)
+	w := newAsyncWriter(&rec, true, linger)
 	w.Write([]byte("before\n"))
 	w.Close()
 	w.Close()
@@ -141,5 +142,33 @@ func TestAsyncWriterAfterClose(t *testing.T) {
 	w.Flush()
 	if got := strings.Join(rec.all(), ""); got != "before\nafter\n" {
 		t.Errorf("written %q", got)
+	}
+}
+
+// TestAsyncWriterWakesOncePerBurst pins the cost of a burst: the lines of
+// one linger go out in one write, not one write (and one thread woken)
+// each, and Flush and Close do not wait the linger out.
+func TestAsyncWriterWakesOncePerBurst(t *testing.T) {
+	for _, end := range []string{"flush", "close"} {
+		t.Run(end, func(t *testing.T) {
+			var rec recorder
+			w := newAsyncWriter(&rec, true, time.Hour)
+			for i := range 100 {
+				fmt.Fprintf(w, "line %d\n", i)
+			}
+			time.Sleep(20 * time.Millisecond)
+			if got := rec.all(); len(got) != 0 {
+				t.Fatalf("%d writes before the linger ended, want none", len(got))
+			}
+			if end == "flush" {
+				w.Flush()
+				defer w.Close()
+			} else {
+				w.Close()
+			}
+			if got := rec.all(); len(got) != 1 || strings.Count(got[0], "\n") != 100 {
+				t.Errorf("%d writes, want the 100 lines in one", len(got))
+			}
+		})
 	}
 }

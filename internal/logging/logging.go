@@ -99,7 +99,7 @@ func build(opts Options, now func() time.Time, socket string) (zerolog.Logger, f
 	// reformats one event per Write.
 	_, isJournal := w.(*journalWriter)
 	_, isConsole := w.(zerolog.ConsoleWriter)
-	aw := newAsyncWriter(w, !isJournal && !isConsole)
+	aw := newAsyncWriter(w, !isJournal && !isConsole, linger)
 	l := zerolog.New(aw).Level(level)
 	if !isJournal {
 		// journald stamps entries itself. A hook rather than
