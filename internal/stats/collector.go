@@ -4,8 +4,10 @@
 //
 // The proxy hands each finished request to Collector.OnRecord, which never
 // blocks: the event goes into a bounded queue, or is dropped and counted
-// when the queue is full. The collector's own goroutine does all the
-// counting, so a request pays for one channel send and nothing else.
+// when the queue is full. The collector's own goroutine does the counting,
+// a batch at a time, so a request pays for one channel send and nothing
+// else; Report counts what is queued first, so it misses no finished
+// request.
 package stats
 
 import (
@@ -26,6 +28,12 @@ const (
 	// second the collector may fall four seconds behind before it drops.
 	DefaultQueue     = 4096
 	DefaultSaveEvery = 30 * time.Second
+	// DefaultLinger is how long the collector lets events queue after the
+	// first before it counts them. A send to a goroutine waiting on the
+	// channel wakes it, and on an otherwise idle machine a thread with it,
+	// for every request; a goroutine asleep on a timer is not woken by a
+	// send, so a batch costs one wake-up (see docs/performance.md).
+	DefaultLinger = 10 * time.Millisecond
 )
 
 // Options configures a Collector.
@@ -42,9 +50,12 @@ type Options struct {
 	// SaveEvery is how often the totals are written; 0 means
 	// DefaultSaveEvery. They are also written when Run ends and by Flush.
 	SaveEvery time.Duration
+	// Linger is how long events gather before they are counted; 0 means
+	// DefaultLinger.
+	Linger time.Duration
 	// Observe, when set, sees every event after it was counted, on the
-	// collector's goroutine: the Prometheus metrics hang here, off the
-	// request path. It gets a copy, so that no event escapes to the heap.
+	// goroutine that counts it (the collector's, or Report's caller): the
+	// Prometheus metrics hang here, off the request path. It gets a copy, so that no event escapes to the heap.
 	Observe func(Event)
 	// Now is the clock of the rolling windows; nil means time.Now.
 	Now func() time.Time
@@ -55,15 +66,22 @@ type Options struct {
 type Collector struct {
 	opts    Options
 	in      chan Event
+	kick    chan struct{} // cap 1: events are queued
 	dropped atomic.Int64
+
+	// counting is held while events are taken off in and counted, so that
+	// Report, which counts what is queued first, cannot miss an event
+	// another goroutine has taken but not yet counted.
+	counting sync.Mutex
 
 	mu     sync.Mutex // guards since and series, between Run and Report
 	since  time.Time
 	series map[key]*series
 
+	dirty bool // guarded by mu: counted since the last save
+
 	// Owned by the goroutine that runs Run (and by Flush after it).
 	loaded  bool
-	dirty   bool
 	saveErr string
 }
 
@@ -75,12 +93,16 @@ func New(opts Options) *Collector {
 	if opts.SaveEvery <= 0 {
 		opts.SaveEvery = DefaultSaveEvery
 	}
+	if opts.Linger <= 0 {
+		opts.Linger = DefaultLinger
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	return &Collector{
 		opts:   opts,
 		in:     make(chan Event, opts.Queue),
+		kick:   make(chan struct{}, 1),
 		since:  opts.Now(),
 		series: map[key]*series{},
 	}
@@ -96,11 +118,17 @@ func (c *Collector) OnRecord(rec *proxy.Record) { c.Submit(EventOf(rec)) }
 func (c *Collector) Submit(ev Event) bool {
 	select {
 	case c.in <- ev:
-		return true
 	default:
 		c.dropped.Add(1)
 		return false
 	}
+	// Wakes Run only when it waits for a batch: while it lingers, the
+	// kick waits in the channel.
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+	return true
 }
 
 // Dropped returns how many events this process dropped because the queue
@@ -118,18 +146,25 @@ func (c *Collector) Load() {
 	}
 }
 
-// Run loads the saved totals (see Load), then counts events and
-// saves the totals every SaveEvery until ctx ends, when it counts what is
-// queued and saves once more. Saving never fails the component: a state
-// directory that cannot be written is logged and the counting goes on.
+// Run loads the saved totals (see Load), then counts events, Linger after
+// the first of each batch, and saves the totals every SaveEvery until ctx
+// ends, when it counts what is queued and saves once more. Saving never
+// fails the component: a state directory that cannot be written is logged
+// and the counting goes on.
 func (c *Collector) Run(ctx context.Context) error {
 	c.Load()
 	tick := time.NewTicker(c.opts.SaveEvery)
 	defer tick.Stop()
+	linger := time.NewTimer(c.opts.Linger)
 	for {
 		select {
-		case ev := <-c.in:
-			c.count(&ev)
+		case <-c.kick:
+			linger.Reset(c.opts.Linger)
+			select {
+			case <-linger.C:
+			case <-ctx.Done():
+			}
+			c.countQueued()
 		case <-tick.C:
 			c.save()
 		case <-ctx.Done():
@@ -143,14 +178,18 @@ func (c *Collector) Run(ctx context.Context) error {
 // calls it after Run has returned and the listeners have drained, so that
 // requests which finished during the drain are kept too.
 func (c *Collector) Flush() {
-	for {
-		select {
-		case ev := <-c.in:
-			c.count(&ev)
-		default:
-			c.save()
-			return
-		}
+	c.countQueued()
+	c.save()
+}
+
+// countQueued counts the events queued now, and no more: under a steady
+// stream of requests, a caller must not be kept counting forever.
+func (c *Collector) countQueued() {
+	c.counting.Lock()
+	defer c.counting.Unlock()
+	for range len(c.in) {
+		ev := <-c.in // only holders of counting receive
+		c.count(&ev)
 	}
 }
 

@@ -311,3 +311,23 @@ func TestRunCountsAndStops(t *testing.T) {
 		t.Errorf("Observe saw %d events, want 100", got)
 	}
 }
+
+// TestReportMissesNoFinishedRequest pins what the collector's linger must
+// not cost: while Run waits to count a batch, Report still counts every
+// event submitted before it was called.
+func TestReportMissesNoFinishedRequest(t *testing.T) {
+	c := stats.New(stats.Options{Linger: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for i := range 50 {
+		c.Submit(stats.Event{Cluster: "prod", Endpoint: "a", Status: 200, Attempts: 1})
+		if got := c.Report(0).Total.Requests; got != int64(i+1) {
+			t.Fatalf("after %d events, Report counts %d", i+1, got)
+		}
+	}
+}

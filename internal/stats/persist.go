@@ -211,10 +211,14 @@ func (c *Collector) snapshotState() *state {
 // logged once, and again only when the reason changes, so a read-only
 // state directory gives one line, not one every half minute.
 func (c *Collector) save() {
-	if c.opts.StateDir == "" || !c.loaded || !c.dirty {
+	if c.opts.StateDir == "" || !c.loaded {
 		return
 	}
 	c.mu.Lock()
+	if !c.dirty {
+		c.mu.Unlock()
+		return
+	}
 	st := c.snapshotState()
 	b, err := json.Marshal(st)
 	c.dirty = false
@@ -224,7 +228,9 @@ func (c *Collector) save() {
 	}
 	switch {
 	case err != nil:
+		c.mu.Lock()
 		c.dirty = true // try again next time
+		c.mu.Unlock()
 		if msg := err.Error(); msg != c.saveErr {
 			c.saveErr = msg
 			c.opts.Log.Error().Err(err).Str("path", c.statePath()).Msg("cannot save stats; totals will not survive a restart until this is fixed")

@@ -18,6 +18,7 @@ import (
 // idle; those that are no longer configured follow, by name, when they
 // counted something in the window.
 func (c *Collector) Report(window time.Duration) adminapi.StatsReport {
+	c.countQueued() // every request that has finished, however recently
 	now := c.opts.Now()
 	window = min(window, MaxWindow)
 	var snap *cluster.Snapshot
