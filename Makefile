@@ -1,5 +1,6 @@
 # qcc — see README.md. `make run` starts qccd in the foreground in front of a
-# local fake Anthropic API; `make test` runs every test under the race detector.
+# local fake Anthropic API; `make test` runs every test under the race detector
+# and the data path once more without it.
 
 GO      ?= go
 PREFIX  ?= /usr/local
@@ -42,8 +43,12 @@ build:
 run: build
 	@./scripts/demo.sh $(BIN)
 
+# internal/sockio makes raw system calls only in builds without the race
+# detector, so the packages whose connections it runs are tested once more
+# that way.
 test:
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -timeout 5m ./internal/sockio ./internal/downstream ./internal/upstream ./internal/proxy ./internal/daemon
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

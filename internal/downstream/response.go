@@ -288,7 +288,11 @@ func (w *response) send(p []byte) (int, error) {
 	var err error
 	if len(v) > 0 {
 		w.bufs = v
-		_, err = w.bufs.WriteTo(w.c.nc)
+		if bw, ok := w.c.nc.(buffersWriter); ok {
+			_, err = bw.WriteBuffers(&w.bufs)
+		} else {
+			_, err = w.bufs.WriteTo(w.c.nc)
+		}
 		w.vec = [5][]byte{} // holds on to no caller's buffer
 	}
 	w.putHead()
@@ -405,4 +409,10 @@ func appendValue(b []byte, v string) []byte {
 		}
 	}
 	return b
+}
+
+// buffersWriter is a connection that writes net.Buffers itself, with one
+// system call: a *sockio.Conn.
+type buffersWriter interface {
+	WriteBuffers(*net.Buffers) (int64, error)
 }

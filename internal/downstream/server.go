@@ -28,6 +28,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/qcc-dev/qcc/internal/sockio"
 )
 
 // Options configures a Server.
@@ -124,7 +126,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		backoff = 0
-		c := s.newConn(nc)
+		c := s.newConn(sockio.Wrap(nc))
 		if !s.track(c) {
 			nc.Close()
 			continue

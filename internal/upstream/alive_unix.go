@@ -13,6 +13,9 @@ func (c *conn) alive() bool {
 	if c.br.Buffered() > 0 {
 		return false
 	}
+	if c.sock != nil {
+		return c.sock.Quiet()
+	}
 	if c.raw == nil {
 		return true
 	}

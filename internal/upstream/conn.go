@@ -11,6 +11,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/qcc-dev/qcc/internal/sockio"
 )
 
 // aLongTimeAgo is a deadline that has passed: setting it fails pending and
@@ -22,7 +24,8 @@ var aLongTimeAgo = time.Unix(1, 0)
 // pool.
 type conn struct {
 	nc     net.Conn        // TCP, or TLS over TCP
-	raw    syscall.RawConn // the TCP socket under nc, for the idle check; may be nil
+	sock   *sockio.Conn    // the TCP socket under nc, when sockio runs it; for the idle check
+	raw    syscall.RawConn // otherwise the socket's raw conn, for the idle check; may be nil
 	br     *bufio.Reader   // kept with the connection: it may hold what was read ahead
 	key    hostKey
 	reused bool      // it came from the pool
@@ -49,8 +52,11 @@ func (t *Transport) dialConn(ctx context.Context, key hostKey, u *url.URL) (*con
 	if err != nil {
 		return nil, err // as the dialer says: errors.Is(err, syscall.ECONNREFUSED) holds
 	}
+	nc = sockio.Wrap(nc)
 	c := &conn{nc: nc, key: key}
-	if sc, ok := nc.(syscall.Conn); ok {
+	if s, ok := nc.(*sockio.Conn); ok {
+		c.sock = s
+	} else if sc, ok := nc.(syscall.Conn); ok {
 		c.raw, _ = sc.SyscallConn()
 	}
 	if key.scheme == "https" {
