@@ -103,6 +103,8 @@ type roundResult struct {
 	// of the concurrency-1 load: on-CPU time and context switches.
 	cpu      time.Duration
 	switches float64
+	// streamCPU is the same for the streaming load, per stream.
+	streamCPU time.Duration
 }
 
 // Run runs the benchmark and prints its table to cfg.Out.
@@ -241,11 +243,20 @@ func round(ctx context.Context, cfg Config, order []*target) (map[string]roundRe
 			// is a reference for the request path, not for streaming.
 			continue
 		}
+		var before cpuStat
+		if t.proc != nil {
+			before, _ = treeCPU(t.proc.pid())
+		}
 		st, err := streams(ctx, t.addr, cfg.Streams, streamConc, streamEvents, streamDelay)
 		if err != nil {
 			return nil, fmt.Errorf("%s: streams: %w", t.name, err)
 		}
 		x := rr[t.name]
+		if t.proc != nil {
+			if after, err := treeCPU(t.proc.pid()); err == nil {
+				x.streamCPU = (after.CPU - before.CPU) / time.Duration(cfg.Streams)
+			}
+		}
 		x.ttfb50, x.ttfb99 = quantile(st.ttfb, 0.5), quantile(st.ttfb, 0.99)
 		x.minSpread = st.spread[0]
 		rr[t.name] = x

@@ -28,13 +28,7 @@ func writeTable(w io.Writer, cfg Config, targets []*target, results map[string][
 		return medianDur(d)
 	}
 	rps := func(name string) float64 {
-		rs := results[name]
-		v := make([]float64, len(rs))
-		for i := range rs {
-			v[i] = rs[i].rps
-		}
-		slices.Sort(v)
-		return v[len(v)/2]
+		return medianOf(results[name], func(r roundResult) float64 { return r.rps })
 	}
 	p50 := func(r roundResult) time.Duration { return r.p50 }
 	p99 := func(r roundResult) time.Duration { return r.p99 }
@@ -73,20 +67,18 @@ func writeTable(w io.Writer, cfg Config, targets []*target, results map[string][
 	// What each request of the concurrency-1 load cost the proxy: on a
 	// shared machine, latency moves with the neighbours; CPU and switches
 	// per request move with the proxy.
-	fmt.Fprintln(w, "\n| Target | CPU per request, c=1 | context switches per request, c=1 |")
-	fmt.Fprintln(w, "|---|---|---|")
+	fmt.Fprintf(w, "\n| Target | CPU per request, c=1 | context switches per request, c=1 | CPU per stream (%d events) |\n", streamEvents)
+	fmt.Fprintln(w, "|---|---|---|---|")
 	for _, t := range targets {
 		if t.proc == nil {
 			continue
 		}
-		rs := results[t.name]
-		cpu := make([]time.Duration, len(rs))
-		sw := make([]float64, len(rs))
-		for i, r := range rs {
-			cpu[i], sw[i] = r.cpu, r.switches
+		fmt.Fprintf(w, "| %s | %.1f µs | %.2f |", t.name, micro(med(t.name, func(r roundResult) time.Duration { return r.cpu })), medianOf(results[t.name], func(r roundResult) float64 { return r.switches }))
+		if sc := med(t.name, func(r roundResult) time.Duration { return r.streamCPU }); sc > 0 {
+			fmt.Fprintf(w, " %.0f µs |\n", micro(sc))
+		} else {
+			fmt.Fprintln(w, " — |")
 		}
-		slices.Sort(sw)
-		fmt.Fprintf(w, "| %s | %.1f µs | %.2f |\n", t.name, micro(medianDur(cpu)), sw[len(sw)/2])
 	}
 	if _, ok := results["nginx"]; !ok {
 		return
@@ -129,6 +121,16 @@ func spreadVerdict(rs []roundResult) string {
 		return fmt.Sprintf("yes (≥ %s)", least.Round(time.Millisecond))
 	}
 	return fmt.Sprintf("NO: buffered (%s)", least.Round(time.Millisecond))
+}
+
+// medianOf is the median of f over rs.
+func medianOf(rs []roundResult, f func(roundResult) float64) float64 {
+	v := make([]float64, len(rs))
+	for i := range rs {
+		v[i] = f(rs[i])
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 func medianDur(d []time.Duration) time.Duration {
