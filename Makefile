@@ -48,7 +48,7 @@ run: build
 # that way.
 test:
 	$(GO) test -race -count=1 -timeout 15m ./...
-	$(GO) test -count=1 -timeout 5m ./internal/sockio ./internal/downstream ./internal/upstream ./internal/proxy ./internal/daemon
+	$(GO) test -count=1 -timeout 5m ./internal/sockio ./internal/downstream ./internal/upstream ./internal/proxy ./internal/daemon ./internal/chaos
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
