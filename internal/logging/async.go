@@ -12,11 +12,11 @@ import (
 // first one before it writes them. A proxy answering one request at a time
 // would otherwise wake the goroutine, and so a second thread, for every
 // line, and its write(2) would wake the runtime's sysmon thread (see
-// internal/sockio): on two shared cores that was a third of the CPU each
-// request cost and ~100 µs of its latency (docs/performance.md). With
-// linger, a burst of any size costs one wake-up and one write; a line
-// reaches its destination at most this much later, stamped with the time
-// it was logged.
+// internal/sockio). With the same change to the stats collector, that was
+// a third of the CPU a request cost on two shared cores, and more than 100
+// µs of its latency (docs/performance.md). With linger, a burst of any
+// size costs one wake-up and one write; a line reaches its destination at
+// most this much later, stamped with the time it was logged.
 const linger = 10 * time.Millisecond
 
 // maxPending bounds the log bytes waiting for the writer goroutine. Past it,

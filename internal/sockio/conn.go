@@ -6,8 +6,8 @@
 // was idle. A proxy serving one request at a time goes idle between the
 // client's request and the upstream's answer, so each request wakes sysmon,
 // which then polls every 20 µs until it sees the process idle again: on
-// two shared cores that is a third of qccd's CPU per request and the
-// latency that the client and upstream, waiting for those cores, add (see
+// two shared cores that was a fifth of qccd's CPU per request, taken from
+// the client and the upstream waiting for those cores (see
 // docs/performance.md). A read or write of a non-blocking socket never
 // blocks, so entersyscall has nothing to hand off; Conn issues those calls
 // raw, through the connection's syscall.RawConn, which keeps what matters
@@ -164,6 +164,10 @@ func (c *Conn) writeFD(fd uintptr) bool {
 			c.w.errno = errno
 			return true
 		}
+		if n == 0 {
+			c.w.errno = syscall.EIO // never for a socket; must not spin
+			return true
+		}
 		c.w.n += n
 		if c.w.iov != nil {
 			c.w.iov = consume(c.w.iov, n)
@@ -184,20 +188,17 @@ func (c *Conn) WriteBuffers(bufs *net.Buffers) (int64, error) {
 	defer c.wmu.Unlock()
 	var total int64
 	for len(*bufs) > 0 {
-		iov := c.vec[:0]
+		iov, next := c.vec[:0], 0 // next: the buffers this writev covers
 		for _, b := range *bufs {
 			if len(iov) == maxIovecs {
 				break
 			}
+			next++
 			if len(b) > 0 {
 				v := syscall.Iovec{Base: &b[0]}
 				v.SetLen(len(b))
 				iov = append(iov, v)
 			}
-		}
-		consumed := len(*bufs)
-		if len(iov) == maxIovecs {
-			consumed = countBufs(*bufs, maxIovecs)
 		}
 		if len(iov) > 0 {
 			c.w = op{iov: iov}
@@ -213,22 +214,9 @@ func (c *Conn) WriteBuffers(bufs *net.Buffers) (int64, error) {
 				return total, err
 			}
 		}
-		*bufs = (*bufs)[consumed:]
+		*bufs = (*bufs)[next:]
 	}
 	return total, nil
-}
-
-// countBufs returns how many of bufs hold the first k non-empty ones.
-func countBufs(bufs net.Buffers, k int) int {
-	for i, b := range bufs {
-		if len(b) > 0 {
-			if k == 0 {
-				return i
-			}
-			k--
-		}
-	}
-	return len(bufs)
 }
 
 // dropBytes drops the first n bytes from bufs.

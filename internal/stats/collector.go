@@ -55,7 +55,8 @@ type Options struct {
 	Linger time.Duration
 	// Observe, when set, sees every event after it was counted, on the
 	// goroutine that counts it (the collector's, or Report's caller): the
-	// Prometheus metrics hang here, off the request path. It gets a copy, so that no event escapes to the heap.
+	// Prometheus metrics hang here, off the request path. It gets a copy,
+	// so that no event escapes to the heap.
 	Observe func(Event)
 	// Now is the clock of the rolling windows; nil means time.Now.
 	Now func() time.Time
