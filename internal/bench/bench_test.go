@@ -2,6 +2,7 @@ package bench
 
 import (
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -75,5 +76,25 @@ func TestFlatness(t *testing.T) {
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%s: flatness = %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestTreeCPUReadsThisProcess checks the /proc parsing behind the CPU
+// columns on this process: it has run and its threads have switched.
+func TestTreeCPUReadsThisProcess(t *testing.T) {
+	before, err := treeCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Millisecond)
+	for time.Now().Before(deadline) { // burn some CPU
+	}
+	time.Sleep(time.Millisecond) // and switch out once
+	after, err := treeCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.CPU-before.CPU < 10*time.Millisecond || after.Switches <= before.Switches {
+		t.Errorf("before %+v, after %+v: want 10 ms more CPU and more switches", before, after)
 	}
 }

@@ -205,23 +205,18 @@ func rotate(ts []*target, r int) []*target {
 func round(ctx context.Context, cfg Config, order []*target) (map[string]roundResult, error) {
 	rr := make(map[string]roundResult, len(order))
 	for _, t := range order {
-		var before cpuStat
-		if t.proc != nil {
-			before, _ = treeCPU(t.proc.pid())
-		}
-		lat, err := latency(ctx, t.addr, cfg.LatencyRequests)
+		var lat []time.Duration
+		used, err := spent(t, func() (err error) {
+			lat, err = latency(ctx, t.addr, cfg.LatencyRequests)
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("%s: latency: %w", t.name, err)
 		}
 		x := rr[t.name]
 		x.p50, x.p99 = quantile(lat, 0.5), quantile(lat, 0.99)
-		if t.proc != nil {
-			if after, err := treeCPU(t.proc.pid()); err == nil {
-				n := int64(len(lat))
-				x.cpu = (after.CPU - before.CPU) / time.Duration(n)
-				x.switches = float64(after.Switches-before.Switches) / float64(n)
-			}
-		}
+		x.cpu = used.CPU / time.Duration(len(lat))
+		x.switches = float64(used.Switches) / float64(len(lat))
 		rr[t.name] = x
 	}
 	for _, t := range order {
@@ -243,25 +238,39 @@ func round(ctx context.Context, cfg Config, order []*target) (map[string]roundRe
 			// is a reference for the request path, not for streaming.
 			continue
 		}
-		var before cpuStat
-		if t.proc != nil {
-			before, _ = treeCPU(t.proc.pid())
-		}
-		st, err := streams(ctx, t.addr, cfg.Streams, streamConc, streamEvents, streamDelay)
+		var st streamStats
+		used, err := spent(t, func() (err error) {
+			st, err = streams(ctx, t.addr, cfg.Streams, streamConc, streamEvents, streamDelay)
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("%s: streams: %w", t.name, err)
 		}
 		x := rr[t.name]
-		if t.proc != nil {
-			if after, err := treeCPU(t.proc.pid()); err == nil {
-				x.streamCPU = (after.CPU - before.CPU) / time.Duration(cfg.Streams)
-			}
-		}
+		x.streamCPU = used.CPU / time.Duration(cfg.Streams)
 		x.ttfb50, x.ttfb99 = quantile(st.ttfb, 0.5), quantile(st.ttfb, 0.99)
 		x.minSpread = st.spread[0]
 		rr[t.name] = x
 	}
 	return rr, nil
+}
+
+// spent runs load and returns what t's process tree spent on it: nothing
+// for direct, whose upstream runs in this process, or when /proc cannot
+// say.
+func spent(t *target, load func() error) (cpuStat, error) {
+	if t.proc == nil {
+		return cpuStat{}, load()
+	}
+	before, berr := treeCPU(t.proc.pid())
+	if err := load(); err != nil {
+		return cpuStat{}, err
+	}
+	after, aerr := treeCPU(t.proc.pid())
+	if berr != nil || aerr != nil {
+		return cpuStat{}, nil
+	}
+	return cpuStat{CPU: after.CPU - before.CPU, Switches: after.Switches - before.Switches}, nil
 }
 
 // startProxies starts nginx (when configured) and qccd in front of upstream.
