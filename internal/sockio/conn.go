@@ -105,7 +105,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	c.r = op{}
 	switch {
 	case err != nil: // closed, or past the deadline: net's own error
-		return 0, err
+		return 0, renameOp(err, "read")
 	case errno != 0:
 		return 0, c.opError("read", errno)
 	case n == 0:
@@ -138,7 +138,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	c.w = op{}
 	switch {
 	case err != nil:
-		return n, err
+		return n, renameOp(err, "write")
 	case errno != 0:
 		return n, c.opError("write", errno)
 	}
@@ -206,7 +206,9 @@ func (c *Conn) WriteBuffers(bufs *net.Buffers) (int64, error) {
 			n, errno := c.w.n, c.w.errno
 			c.w = op{}
 			total += int64(n)
-			if err == nil && errno != 0 {
+			if err != nil {
+				err = renameOp(err, "writev")
+			} else if errno != 0 {
 				err = c.opError("writev", errno)
 			}
 			if err != nil {
@@ -244,6 +246,18 @@ func consume(iov []syscall.Iovec, n int) []syscall.Iovec {
 		return nil
 	}
 	return iov
+}
+
+// renameOp gives an error of the RawConn ("raw-read tcp …: i/o timeout")
+// the operation's name that (*net.TCPConn) would have given it, for the
+// logs that show it.
+func renameOp(err error, op string) error {
+	if oe, ok := err.(*net.OpError); ok && oe.Op != op {
+		renamed := *oe
+		renamed.Op = op
+		return &renamed
+	}
+	return err
 }
 
 // opError is the error (*net.TCPConn) returns for a failed call.

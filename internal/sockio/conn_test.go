@@ -85,6 +85,9 @@ func TestDeadlineAndClose(t *testing.T) {
 	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("Read past the deadline: %v, want a net.Error timeout", err)
 	}
+	if oe, ok := err.(*net.OpError); !ok || oe.Op != "read" {
+		t.Errorf("Read past the deadline: %#v, want a *net.OpError named read, as net's", err)
+	}
 	c.SetReadDeadline(time.Time{})
 
 	done := make(chan error, 1)
